@@ -1,0 +1,52 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test setup browser-deps notebooks-clean check-notebooks benchmarks ablation clean help
+
+help:
+	@echo "make demo   - set up .venv and run the notebook series at demo size (outputs/demo)"
+	@echo "make test   - set up .venv and run the whole test suite (notebooks in smoke mode)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 10) else 'sbka-lite needs Python 3.10 or newer; found ' + sys.version.split()[0] + '. Run: make PYTHON=python3.11 ...')"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# The drawing-pad browser test needs a Chromium; install Debian's where we can (root + apt),
+# otherwise that one test skips and says why.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "could not install chromium; the browser test will skip"; \
+	else echo "no chromium and no root apt-get: the browser test will skip"; fi
+
+demo: setup
+	$(PY) -m sbka_lite.notebooks --mode demo --out outputs/demo
+
+test: setup browser-deps
+	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=15 --nbmake --nbmake-timeout=600 tests notebooks
+
+# Strip outputs from committed notebooks (also checked by tests/test_notebook_hygiene.py).
+notebooks-clean: setup
+	$(PY) -m sbka_lite.notebooks --strip notebooks/*.ipynb
+
+benchmarks: setup
+	$(PY) benchmarks/eval_speed.py
+	$(PY) benchmarks/train_speed.py
+
+ablation: setup
+	$(PY) -m sbka_lite.ablation --out results/ablation_synthetic.json
+
+clean:
+	rm -rf outputs .pytest_cache

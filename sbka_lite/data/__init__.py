@@ -1,0 +1,29 @@
+"""Data: benchmarks in the SAKE file-list layout, the synthetic benchmark, image loading.
+
+``open_benchmark(root, name)`` reads any of the public benchmarks (or the synthetic one) into a
+`Benchmark`; ``make_synthetic_benchmark`` writes the synthetic one in the same layout.
+"""
+from sbka_lite.data.errors import DatasetError, ImageReadError
+from sbka_lite.data.layout import (
+    BENCHMARKS,
+    Benchmark,
+    BenchmarkSpec,
+    compare_with_official,
+    dataset_dir,
+    open_benchmark,
+    verify_images,
+)
+
+_SYNTHETIC = ("make_synthetic_benchmark", "draw_sketch", "draw_photo")
+
+__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "DatasetError", "ImageReadError",
+           "compare_with_official", "dataset_dir", "open_benchmark", "verify_images", *_SYNTHETIC]
+
+
+def __getattr__(name: str):
+    # The synthetic generator is imported on first use: reading real benchmarks never needs it.
+    if name in _SYNTHETIC:
+        from sbka_lite.data import synthetic
+
+        return getattr(synthetic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,167 @@
+"""Functions that return matplotlib figures; notebooks display them, tests call them."""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+
+def _as_image(item) -> Image.Image:
+    if isinstance(item, Image.Image):
+        return item
+    if isinstance(item, np.ndarray):
+        return Image.fromarray(item)
+    with Image.open(item) as img:
+        return img.convert("RGB")
+
+
+def image_grid(rows: Sequence[Sequence], row_labels: Sequence[str] | None = None, *,
+               col_labels: Sequence[str] | None = None, cell_size: float = 1.3, title: str | None = None,
+               highlight: Sequence[Sequence[str | None]] | None = None):
+    """A grid of images (paths, PIL images or arrays); `highlight[r][c]` colours a cell's frame."""
+    n_rows = len(rows)
+    n_cols = max((len(r) for r in rows), default=1)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell_size * n_cols + 1.2, cell_size * n_rows + 0.4),
+                             squeeze=False)
+    for r, row in enumerate(rows):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(row) and row[c] is not None:
+                ax.imshow(_as_image(row[c]))
+                colour = highlight[r][c] if highlight and c < len(highlight[r]) else None
+                if colour:
+                    for spine in ax.spines.values():
+                        spine.set_visible(True)
+                        spine.set_edgecolor(colour)
+                        spine.set_linewidth(3)
+            if c == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
+            if r == 0 and col_labels is not None and c < len(col_labels):
+                ax.set_title(col_labels[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def sketch_photo_grid(benchmark, classes: Sequence[str], *, split: str = "train", per_class: int = 4,
+                      seed: int = 0, title: str | None = None):
+    """For each class, `per_class` sketches then `per_class` photos of `split`, one row per class."""
+    rng = random.Random(seed)
+    by_class = {m: defaultdict(list) for m in ("sketch", "photo")}
+    for modality in by_class:
+        for path, name in benchmark.items(split, modality):
+            by_class[modality][name].append(path)
+    rows, labels = [], []
+    for name in classes:
+        sketches = sorted(by_class["sketch"][name])
+        photos = sorted(by_class["photo"][name])
+        row = rng.sample(sketches, min(per_class, len(sketches))) + [None] * (per_class - min(per_class, len(sketches)))
+        row += rng.sample(photos, min(per_class, len(photos)))
+        rows.append(row)
+        labels.append(name)
+    cols = [f"sketch {i + 1}" for i in range(per_class)] + [f"photo {i + 1}" for i in range(per_class)]
+    return image_grid(rows, labels, col_labels=cols, title=title)
+
+
+def counts_bar(counts_by_class: dict[str, dict[str, int]], *, title: str = "images per class"):
+    """Grouped bars of image counts per class and modality ({class: {"sketch": n, "photo": n}})."""
+    import pandas as pd
+    import seaborn as sns
+
+    frame = pd.DataFrame(counts_by_class).T.reset_index(names="class").melt(
+        id_vars="class", var_name="modality", value_name="images")
+    fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(counts_by_class)), 3.2))
+    sns.barplot(frame, x="class", y="images", hue="modality", ax=ax)
+    ax.tick_params(axis="x", rotation=90, labelsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def umap_panels(panels: Sequence[tuple[str, np.ndarray, Sequence[str], Sequence[str]]], *,
+                max_legend: int = 12, point_size: float = 10):
+    """Side-by-side UMAP scatters: each panel is (title, coords [n,2], class names, modality names).
+
+    Colour = class, marker = modality (o photo, x sketch), so the modality gap shows as two
+    offset clouds and alignment as classes mixing across markers.
+    """
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    for ax, (title, coords, classes, modality) in zip(axes[0], panels):
+        classes = np.asarray(classes)
+        order = sorted(set(classes.tolist()))
+        palette = dict(zip(order, sns.color_palette("husl", len(order))))
+        sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=classes, hue_order=order, palette=palette,
+                        style=np.asarray(modality), markers={"photo": "o", "sketch": "X"}, s=point_size,
+                        linewidth=0, alpha=0.8, ax=ax, legend=len(order) <= max_legend)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if ax.get_legend() is not None:
+            ax.legend(fontsize=7, markerscale=1.2, loc="best", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(history, *, terms: Sequence[str] | None = None, x: str = "step", smooth: int = 5,
+                phase_boundary: float | None = None, title: str = "training losses"):
+    """One line per loss term from a training history (a DataFrame or list of dicts), smoothed by a
+    running mean; a dashed line marks where phase 2 (bidirectional) starts."""
+    import pandas as pd
+
+    frame = history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
+    terms = list(terms) if terms else [c for c in frame.columns if c.startswith("loss")]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for term in terms:
+        if term in frame and frame[term].notna().any():
+            series = frame[term].rolling(max(1, smooth), min_periods=1).mean()
+            ax.plot(frame[x], series, label=term)
+    if phase_boundary is not None:
+        ax.axvline(phase_boundary, color="grey", linestyle="--", linewidth=1)
+        ax.text(phase_boundary, ax.get_ylim()[1], " phase 2", va="top", fontsize=8, color="grey")
+    ax.set_xlabel(x)
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def metric_bars(table, *, x: str, y: str, hue: str | None = None, title: str = "", ylabel: str | None = None):
+    """Bars with mean and spread (one bar per `x` [and `hue`]) from a long table of runs."""
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * table[x].nunique() + 2), 3.6))
+    sns.barplot(table, x=x, y=y, hue=hue, errorbar="sd", ax=ax, capsize=0.1)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel or y)
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_change(before: dict[str, float], after: dict[str, float], *, title: str = "per-class AP change",
+                     before_label: str = "one-to-one", after_label: str = "cluster"):
+    """Horizontal bars of after - before per class, sorted; green gains, red losses."""
+    names = sorted(before, key=lambda n: after[n] - before[n])
+    delta = np.array([after[n] - before[n] for n in names])
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(names) + 1.2))
+    ax.barh(names, delta, color=np.where(delta >= 0, "tab:green", "tab:red"))
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"AP({after_label}) - AP({before_label})")
+    ax.set_title(title)
+    ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,55 @@
+"""Committed notebooks carry no outputs and follow the parameters convention."""
+import ast
+
+import nbformat
+import pytest
+
+from sbka_lite.notebooks import notebook_paths, strip_outputs
+
+NOTEBOOKS = notebook_paths()
+
+
+def test_series_exists_and_is_numbered():
+    names = [p.name for p in NOTEBOOKS]
+    assert names, "no notebooks found in notebooks/"
+    assert names[0].startswith("01_")
+    numbers = [int(n[:2]) for n in names]
+    assert numbers == sorted(set(numbers)), f"notebook numbers must be unique and increasing: {names}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; run `make notebooks-clean`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_is_flat_literals_with_smoke(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernel must be python3"
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
+    values = {}
+    for node in ast.parse(tagged[0].source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, f"{path.name}: parameters cell holds only NAME = literal"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    assert values.get("SMOKE") is False, f"{path.name}: SMOKE must default to False (tutorial size)"
+    index = nb.cells.index(tagged[0])
+    assert "collect_parameters()" in nb.cells[index + 1].source, f"{path.name}: the cell after parameters must validate them"
+    assert "watch_parameters()" in nb.cells[index - 1].source, f"{path.name}: the cell before parameters must call watch_parameters()"
+
+
+def test_strip_outputs_cleans_a_dirty_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1 + 1")
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    cell.execution_count = 1
+    nb.cells = [cell]
+    path = tmp_path / "dirty.ipynb"
+    nbformat.write(nb, path)
+    assert strip_outputs(path) is True
+    clean = nbformat.read(path, as_version=4)
+    assert clean.cells[0].outputs == [] and clean.cells[0].execution_count is None
+    assert strip_outputs(path) is False

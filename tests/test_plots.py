@@ -1,0 +1,33 @@
+"""Plot functions return figures with the content asked for."""
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from sbka_lite import plots
+
+
+def test_image_grid_shape_and_highlight():
+    img = Image.new("RGB", (8, 8), "white")
+    fig = plots.image_grid([[img, img, None], [img]], ["a", "b"], highlight=[["green", None, None], ["red"]])
+    assert len(fig.axes) == 6
+    assert fig.axes[0].spines["left"].get_edgecolor()[:3] == matplotlib.colors.to_rgb("green")
+
+
+def test_umap_panels_and_loss_curves_and_bars():
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(20, 2))
+    classes = ["cat", "dog"] * 10
+    modality = ["sketch"] * 10 + ["photo"] * 10
+    fig = plots.umap_panels([("before", coords, classes, modality), ("after", coords, classes, modality)])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["before", "after"]
+    history = pd.DataFrame({"step": range(10), "loss_cls": np.linspace(2, 1, 10), "loss_ka_s": np.linspace(1, 0.5, 10)})
+    fig = plots.loss_curves(history, phase_boundary=5)
+    assert len(fig.axes[0].get_lines()) == 3  # two terms + the phase line
+    table = pd.DataFrame({"arm": ["a", "a", "b", "b"], "map": [0.1, 0.2, 0.3, 0.4]})
+    fig = plots.metric_bars(table, x="arm", y="map")
+    assert len(fig.axes[0].patches) >= 2
+    fig = plots.per_class_change({"x": 0.1, "y": 0.5}, {"x": 0.3, "y": 0.4})
+    assert len(fig.axes[0].patches) == 2
