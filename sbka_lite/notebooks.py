@@ -21,6 +21,24 @@ def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The defaults of a notebook's cell tagged ``parameters`` (flat literals, by convention)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(Path(path), as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{path}: expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    values = {}
+    for node in ast.parse(tagged[0].source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise ValueError(f"{path}: the parameters cell must hold only NAME = literal lines")
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
 def run_notebook(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
                  *, timeout: int | None = None, log_output: bool = False) -> Path:
     """Execute one notebook with papermill in the repository root (the series' fixed working directory)."""

@@ -165,3 +165,71 @@ def per_class_change(before: dict[str, float], after: dict[str, float], *, title
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     return fig
+
+
+def two_phase_diagram():
+    """The SBKA training scheme in two panels: phase 1 (teacher -> student) and phase 2 (both ways)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    titles = ["phase 1 (warm-up): the teacher teaches", "phase 2: teacher and student teach each other"]
+    for phase, (ax, title) in enumerate(zip(axes, titles), start=1):
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 6)
+        ax.axis("off")
+        ax.set_title(title, fontsize=10)
+
+        def box(x, y, text, colour):
+            ax.add_patch(FancyBboxPatch((x, y), 2.6, 1.3, boxstyle="round,pad=0.1", facecolor=colour, edgecolor="black"))
+            ax.text(x + 1.3, y + 0.65, text, ha="center", va="center", fontsize=8.5)
+
+        def arrow(a, b, text, colour="black", rad=0.0, at=None):
+            ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12, color=colour,
+                                         connectionstyle=f"arc3,rad={rad}", linewidth=1.4))
+            x, y = at or ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.2)
+            ax.text(x, y, text, ha="center", fontsize=8, color=colour)
+
+        box(0.2, 4.2, "sketches + photos\n(seen classes)", "#eeeeee")
+        teacher_text = "teacher (ImageNet)\nfrozen" if phase == 1 else "teacher (ImageNet)\nhead trains"
+        box(6.8, 4.2, teacher_text, "#cfe2f3" if phase == 1 else "#b6d7a8")
+        box(3.6, 1.4, "student\nembedding | seen | 1000", "#fce5cd")
+        arrow((2.9, 4.8), (6.7, 4.8), "photos only")
+        arrow((1.5, 4.1), (4.0, 2.8), "all images", at=(1.6, 3.0))
+        arrow((7.6, 4.1), (6.3, 2.6), "L_KA^S: SCE(student; teacher, m)", "tab:red", rad=0.2, at=(4.6, 3.3))
+        if phase == 2:
+            arrow((6.3, 2.3), (8.6, 4.1), "L_KA^T: SCE(teacher; student, m)", "tab:green", rad=0.3, at=(8.4, 2.0))
+        ax.text(5.0, 0.5, "student loss: L_cls + 1.0 L_KA^S + 0.1 L_align (Gaussian prior)", ha="center", fontsize=8.5)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_panels(panels: Sequence[tuple[str, np.ndarray, Sequence]], *, point_size: float = 12, max_legend: int = 12):
+    """Side-by-side 2-D scatters, each (title, coords [n,2], hue values): e.g. the same UMAP coloured
+    by class in one panel and by cluster in the next."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    for ax, (title, coords, hue) in zip(axes[0], panels):
+        hue = np.asarray(hue).astype(str)
+        order = sorted(set(hue.tolist()), key=lambda v: (len(v), v))
+        sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=hue, hue_order=order,
+                        palette=sns.color_palette("husl", len(order)), s=point_size, linewidth=0, alpha=0.85,
+                        ax=ax, legend=len(order) <= max_legend)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if ax.get_legend() is not None:
+            ax.legend(fontsize=7, ncol=2, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def retrieval_rows(queries: Sequence, query_classes: Sequence[str], ranked: Sequence[Sequence],
+                   ranked_classes: Sequence[Sequence[str]], row_labels: Sequence[str], *, title: str | None = None):
+    """Each row: the query sketch, then its ranked photos framed green (same class) or red (other class)."""
+    rows, highlight = [], []
+    for query, query_class, photos, classes in zip(queries, query_classes, ranked, ranked_classes):
+        rows.append([query, *photos])
+        highlight.append([None, *["tab:green" if c == query_class else "tab:red" for c in classes]])
+    cols = ["query"] + [f"{i + 1}" for i in range(max(len(r) for r in ranked))]
+    return image_grid(rows, row_labels, col_labels=cols, highlight=highlight, cell_size=1.1, title=title)

@@ -1,10 +1,8 @@
 """Committed notebooks carry no outputs and follow the parameters convention."""
-import ast
-
 import nbformat
 import pytest
 
-from sbka_lite.notebooks import notebook_paths, strip_outputs
+from sbka_lite.notebooks import notebook_parameters, notebook_paths, strip_outputs
 
 NOTEBOOKS = notebook_paths()
 
@@ -31,10 +29,7 @@ def test_parameters_cell_is_flat_literals_with_smoke(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernel must be python3"
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
-    values = {}
-    for node in ast.parse(tagged[0].source).body:
-        assert isinstance(node, ast.Assign) and len(node.targets) == 1, f"{path.name}: parameters cell holds only NAME = literal"
-        values[node.targets[0].id] = ast.literal_eval(node.value)
+    values = notebook_parameters(path)  # raises unless the cell is flat NAME = literal lines
     assert values.get("SMOKE") is False, f"{path.name}: SMOKE must default to False (tutorial size)"
     index = nb.cells.index(tagged[0])
     assert "collect_parameters()" in nb.cells[index + 1].source, f"{path.name}: the cell after parameters must validate them"

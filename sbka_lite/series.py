@@ -1,0 +1,53 @@
+"""What the notebooks of the series share: one training recipe per size and where its runs live.
+
+Notebook 03 trains; 02, 04 and 06 reuse its checkpoint when present and otherwise train the same
+run themselves, so any notebook can be opened on its own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sbka_lite.paths import repo_root
+
+DEMO_CONFIG = "configs/demo.yaml"
+
+
+def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any):
+    """The demo recipe (or `config_file`) with `overrides`, shrunk to smoke size when `smoke`."""
+    from sbka_lite.train import TrainConfig
+
+    path = Path(config_file)
+    if not path.is_absolute():
+        path = repo_root() / path
+    config = TrainConfig.from_yaml(path, {k: v for k, v in overrides.items() if v is not None})
+    if smoke:
+        config = config.smoke()
+    if run_dir:
+        config = config.replace(run_dir=str(run_dir))
+    return config
+
+
+def run_folder(workdir: str | Path, alignment: str = "bidirectional", seed: int = 0, tag: str = "") -> Path:
+    """``<workdir>/03_training/runs/<alignment>-seed<seed>[-tag]``: one folder per run, so runs resume."""
+    name = f"{alignment}-seed{seed}" + (f"-{tag}" if tag else "")
+    return Path(workdir) / "03_training" / "runs" / name
+
+
+def ensure_trained(benchmark, smoke: bool, workdir: str | Path, *, alignment: str = "bidirectional", seed: int = 0,
+                   progress: bool = True, **overrides: Any):
+    """Train (or resume, or just reload) the series' run and return its `TrainResult`.
+
+    A finished run returns at once: its checkpoints are read, not recomputed.
+    """
+    from sbka_lite.train import train
+
+    config = training_config(smoke, run_dir=run_folder(workdir, alignment, seed), alignment=alignment, seed=seed,
+                             **overrides)
+    return train(config, benchmark, progress=progress)
+
+
+def selected_checkpoint(result) -> Path:
+    """The checkpoint chosen on held-out seen-class sketches (never unseen), else the last one."""
+    best = result.best_checkpoint
+    return Path(best) if best and Path(best).is_file() else Path(result.last_checkpoint)

@@ -1,0 +1,103 @@
+"""Every notebook runs top to bottom under papermill in smoke mode, and records sane figures.
+
+(nbmake runs them too, through `make test`'s `--nbmake notebooks`.) Each notebook writes
+`<WORKDIR>/<notebook stem>/results.json`; the checks below assert on those values.
+"""
+import json
+import math
+import time
+
+import papermill as pm
+import pytest
+
+from sbka_lite.notebooks import notebook_paths, run_notebook
+from sbka_lite.paths import run_dir
+
+NOTEBOOKS = notebook_paths()
+
+
+def _unit(x):
+    return isinstance(x, (int, float)) and 0.0 <= x <= 1.0 and not math.isnan(x)
+
+
+def check_01(r):
+    assert r["n_seen"] + r["n_unseen"] == r["n_classes"] >= 40
+    assert 0.15 <= r["n_unseen"] / r["n_classes"] <= 0.3
+    assert r["leakage_guard"] == "passed" and r["leaky_copy_rejected"] is True
+    assert r["corrupt_images"] == 0 and r["checked_images"] > 0
+    assert r["counts"]["zero"]["sketch"] > 0 and r["counts"]["zero"]["photo"] > 0
+    assert r["generation_seconds"] >= 0
+
+
+def check_02(r):
+    assert set(r["gap"]) == {"pretrained", "trained (SBKA)"}
+    for report in r["gap"].values():
+        assert 0.0 <= report["centroid_distance"] <= 2.0
+        assert _unit(report["modality_probe_accuracy"])
+        assert all(_unit(v) for v in report["retrieval_map"].values())
+        assert report["same_to_different_ratio"] > 0
+    assert r["n_sketches"] > 0 and r["n_photos"] > 0
+
+
+def check_03(r):
+    assert r["steps"] > 0 and r["best_epoch"] is not None
+    assert _unit(r["best_val_acc"])
+    for key in ("map_all", "map_200", "prec_100", "prec_200"):
+        assert _unit(r["unseen_before"][key]) and _unit(r["unseen_after"][key])
+    assert all(math.isfinite(v) for v in r["final_losses"].values() if v is not None)
+    assert r["final_losses"]["loss_ka_teacher"] is not None  # phase 2 ran in the smoke schedule too
+    assert r["checkpoint"].endswith(".pt")
+
+
+def check_04(r):
+    for key in ("one_to_one", "cluster_label_free", "cluster_upper_bound"):
+        assert all(_unit(v) for v in r[key].values()), key
+    assert "upper bound" in r["upper_bound_label"]
+    # the test-tuned grid holds the label-free choice (same candidates, same seed), so it cannot score lower
+    assert r["cluster_upper_bound"]["map_all"] >= r["cluster_label_free"]["map_all"] - 1e-9
+    assert r["chosen"]["n_components"] >= 1 and r["chosen"]["n_subspaces"] in (2, 4)
+    assert set(r["per_class_ap"]["one_to_one"]) == set(r["per_class_ap"]["cluster"])
+
+
+def check_05(r):
+    assert r["n_runs"] >= 2 and r["n_ok"] == r["n_runs"]
+    for row in r["sweep"]:
+        assert _unit(row["one-to-one mAP"]) and _unit(row["cluster mAP"]) and _unit(row["upper bound mAP"])
+        assert row["upper bound mAP"] >= row["cluster mAP"] - 1e-9 or row["N_COMPONENTS"] != 0
+
+
+def check_06(r):
+    assert r["gallery_size"] > 0 and r["k"] >= 1
+    assert set(r["precision_at_k"]) and all(_unit(v) for v in r["precision_at_k"].values())
+    assert r["precision_at_k"][r["best_class"]] >= r["precision_at_k"][r["worst_class"]]
+    assert _unit(r["mean_precision_at_k"])
+
+
+CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06}
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_smoke_under_papermill(path, tmp_path):
+    prefix = path.name[:2]
+    assert prefix in CHECKS, f"add a results check for {path.name} to tests/test_notebooks.py"
+    workdir = run_dir(smoke=True)  # shared with nbmake's run so checkpoints are reused
+    started = time.time()
+    run_notebook(path, tmp_path / path.name, {"SMOKE": True, "WORKDIR": str(workdir)})
+    results_path = workdir / path.stem / "results.json"
+    assert results_path.is_file(), f"{path.name} recorded no results.json"
+    assert results_path.stat().st_mtime >= started - 1, "results.json was not rewritten by this run"
+    results = json.loads(results_path.read_text())
+    assert results["smoke"] is True
+    CHECKS[prefix](results)
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_rejects_unknown_and_mistyped_parameters(path, tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match="NO_SUCH_PARAM"):
+        run_notebook(path, tmp_path / "unknown.ipynb", {"SMOKE": True, "NO_SUCH_PARAM": 1})
+    with pytest.raises(pm.PapermillExecutionError, match="SEED"):
+        run_notebook(path, tmp_path / "mistyped.ipynb", {"SMOKE": True, "SEED": "zero"})

@@ -1,0 +1,164 @@
+"""sbka_lite.retrieval: one-to-one and cluster matchers, label-free (M, K), the upper-bound search."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from sbka_lite.metrics import evaluate_retrieval
+from sbka_lite.retrieval import (UPPER_BOUND_LABEL, ClusterMatcher, OneToOneMatcher,
+                                 grid_search_upper_bound, select_pq_params, subspace_bounds)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def clustered(n_classes=6, dim=32, n_gallery=600, n_queries=150, spread=1.2, shift=0.4, seed=0):
+    """Unit-norm embeddings around class centres; queries carry a modality shift."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_classes, dim)).astype(np.float32)
+    gallery_labels = rng.integers(0, n_classes, n_gallery)
+    query_labels = rng.integers(0, n_classes, n_queries)
+    gallery = centres[gallery_labels] + spread * rng.standard_normal((n_gallery, dim)).astype(np.float32)
+    query = centres[query_labels] + spread * rng.standard_normal((n_queries, dim)).astype(np.float32) + shift
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    query /= np.linalg.norm(query, axis=1, keepdims=True)
+    return query, query_labels, gallery, gallery_labels
+
+
+@pytest.fixture(scope="module")
+def data():
+    return clustered()
+
+
+def test_one_to_one_matcher_is_euclidean_distance(data):
+    query, query_labels, gallery, gallery_labels = data
+    matcher = OneToOneMatcher().fit(gallery)
+    np.testing.assert_allclose(matcher.score(query), cdist(query, gallery), atol=2e-4)
+    via_scorer = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+    via_embeddings = evaluate_retrieval(query, query_labels, gallery, gallery_labels, device="cpu")
+    assert via_scorer["map_all"] == pytest.approx(via_embeddings["map_all"], abs=1e-3)
+
+
+@pytest.mark.parametrize("codebook", ["gmm", "kmeans"])
+def test_cluster_score_is_the_blend_formula(data, codebook):
+    query, _, gallery, _ = data
+    matcher = ClusterMatcher(n_subspaces=4, n_components=5, blend=0.8, codebook=codebook).fit(gallery)
+    assert matcher.codes_.shape == (len(gallery), 4) and len(matcher.centres_) == 4
+    expected = np.zeros((len(query), len(gallery)))
+    for m, (lo, hi) in enumerate(matcher.bounds_):
+        photo_centres = matcher.centres_[m][matcher.codes_[:, m]]  # [n_gallery, d_m]
+        expected += cdist(query[:, lo:hi], photo_centres, "sqeuclidean")
+    expected = 0.8 * expected + 0.2 * cdist(query, gallery)
+    np.testing.assert_allclose(matcher.score(query), expected, atol=2e-4)
+
+
+def test_kmeans_codes_are_nearest_centres(data):
+    _, _, gallery, _ = data
+    matcher = ClusterMatcher(2, 6, codebook="kmeans").fit(gallery)
+    for m, (lo, hi) in enumerate(matcher.bounds_):
+        nearest = cdist(gallery[:, lo:hi], matcher.centres_[m], "sqeuclidean").argmin(1)
+        assert (nearest == matcher.codes_[:, m]).mean() > 0.99
+
+
+def test_blend_zero_is_one_to_one_and_fit_is_deterministic(data):
+    query, _, gallery, _ = data
+    matcher = ClusterMatcher(2, 6, blend=0.0).fit(gallery)
+    np.testing.assert_allclose(matcher.score(query), OneToOneMatcher().fit(gallery).score(query), atol=1e-6)
+    again = ClusterMatcher(2, 6, blend=0.0).fit(gallery)
+    np.testing.assert_array_equal(matcher.codes_, again.codes_)
+
+
+def test_cluster_matching_helps_on_clustered_gallery(data):
+    query, query_labels, gallery, gallery_labels = data
+    one_to_one = evaluate_retrieval(query, query_labels, gallery, gallery_labels, device="cpu")
+    matcher = ClusterMatcher(2, 6).fit(gallery)
+    cluster = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+    assert cluster["map_all"] > one_to_one["map_all"] + 0.05
+
+
+def test_bic_recovers_the_number_of_clusters_without_labels():
+    _, _, gallery, _ = clustered(n_classes=6, spread=0.6, n_gallery=900)
+    selection = select_pq_params(gallery, n_subspaces=(1, 2), n_components=(3, 6, 12))
+    assert selection["n_components"] == 6
+    assert "label-free" in selection["label"] and selection["criterion"] == "bic"
+    assert len(selection["table"]) == 6
+    best = min(selection["table"], key=lambda row: row["bic"])
+    assert (best["n_subspaces"], best["n_components"]) == (selection["n_subspaces"], selection["n_components"])
+    for row in selection["table"]:  # BIC = -2 log L + p log n
+        assert row["bic"] == pytest.approx(-2 * row["log_likelihood"] + row["n_parameters"] * np.log(900))
+
+
+def test_kmeans_bic_and_auto_matcher():
+    _, _, gallery, _ = clustered(n_classes=6, spread=0.6, n_gallery=900)
+    matcher = ClusterMatcher("auto", "auto", codebook="kmeans", candidate_subspaces=(1, 2),
+                             candidate_components=(3, 6, 12)).fit(gallery)
+    assert matcher.n_components_ == 6 and matcher.selection_["n_components"] == 6
+    assert matcher.codes_.shape == (900, matcher.n_subspaces_)
+    fixed = ClusterMatcher(2, 6).fit(gallery)
+    assert fixed.selection_ is None and fixed.n_subspaces_ == 2
+
+
+def test_grid_search_is_labelled_upper_bound_and_beats_label_free(data):
+    query, query_labels, gallery, gallery_labels = data
+    result = grid_search_upper_bound(query, query_labels, gallery, gallery_labels,
+                                     n_subspaces=(1, 2), n_components=(3, 6, 12), device="cpu")
+    assert result["label"] == UPPER_BOUND_LABEL and result["tuned_on_test_labels"] is True
+    assert len(result["table"]) == 6
+    assert result["best"]["map_all"] == max(row["map_all"] for row in result["table"])
+    label_free = ClusterMatcher("auto", "auto", candidate_subspaces=(1, 2),
+                                candidate_components=(3, 6, 12)).fit(gallery)
+    honest = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=label_free, device="cpu")
+    assert honest["map_all"] <= result["best"]["map_all"]
+
+
+def test_subspace_bounds_split_uneven_dims():
+    assert subspace_bounds(768, 2) == [(0, 384), (384, 768)]
+    bounds = subspace_bounds(10, 4)
+    assert bounds[0][0] == 0 and bounds[-1][1] == 10 and all(hi > lo for lo, hi in bounds)
+    with pytest.raises(ValueError, match="n_subspaces"):
+        subspace_bounds(3, 4)
+
+
+def test_matcher_errors(data):
+    query, _, gallery, _ = data
+    with pytest.raises(RuntimeError, match="not fitted"):
+        ClusterMatcher().score(query)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        OneToOneMatcher().score(query)
+    matcher = ClusterMatcher(2, 3).fit(gallery)
+    with pytest.raises(ValueError, match="dim 8 but the matcher was fitted on dim 32"):
+        matcher.score(np.ones((2, 8)))
+    bad = gallery.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="gallery_emb row 3"):
+        ClusterMatcher(2, 3).fit(bad)
+    with pytest.raises(ValueError, match="n_components must be between 1 and the number of gallery items"):
+        ClusterMatcher(2, 10).fit(gallery[:5])
+    with pytest.raises(ValueError, match="blend"):
+        ClusterMatcher(blend=1.5).fit(gallery)
+    with pytest.raises(ValueError, match="codebook"):
+        ClusterMatcher(codebook="faiss").fit(gallery)
+    with pytest.raises(ValueError, match="n_components must be a positive int or 'auto'"):
+        ClusterMatcher(n_components="many").fit(gallery)
+
+
+def test_cluster_benchmark_quick_mode(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import cluster_speed
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "cluster_speed.json"
+    cluster_speed.main(["--quick", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert [run["name"] for run in report["runs"]][0] == "one-to-one" and len(report["runs"]) == 3
+    for run in report["runs"]:
+        assert run["fit_seconds"] >= 0 and run["score_and_evaluate_seconds"] > 0
+        split = run["split_pass"]
+        assert split["scoring_seconds"] + split["ranking_seconds"] == pytest.approx(split["seconds"])
+        assert 0 <= run["map_all"] <= 1
+    assert report["bic_selection"]["chosen"]["n_components"] in (5, 10)
