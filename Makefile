@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export PYTHONUNBUFFERED := 1
+# UMAP's numba kernels compile once and are reused by every later notebook run.
+export NUMBA_CACHE_DIR ?= $(CURDIR)/outputs/.numba-cache
 
 .PHONY: demo test setup browser-deps notebooks-clean check-notebooks benchmarks ablation clean help
 
@@ -35,7 +37,7 @@ demo: setup
 	$(PY) -m sbka_lite.notebooks --mode demo --out outputs/demo
 
 test: setup browser-deps
-	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=15 --nbmake --nbmake-timeout=600 tests notebooks
+	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=20 --nbmake tests notebooks
 
 # Strip outputs from committed notebooks (also checked by tests/test_notebook_hygiene.py).
 notebooks-clean: setup

@@ -2,8 +2,12 @@
 nbmake (which all start in different working directories) agree."""
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 
 def repo_root() -> Path:
@@ -43,3 +47,21 @@ def synthetic_root(smoke: bool, override: str = "") -> Path:
     if override:
         return Path(override).expanduser().resolve()
     return default_data_root() / ("synthetic-smoke" if smoke else "synthetic")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside `path`; on success it replaces `path` in one rename, on any error
+    it is removed. A crash mid-write therefore never leaves a half-written checkpoint, cache or JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, mode) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 
 
 import matplotlib.pyplot as plt

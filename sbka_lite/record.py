@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sbka_lite.paths import outputs_dir
+from sbka_lite.paths import atomic_write, outputs_dir
 
 
 def _plain(value: Any) -> Any:
@@ -35,11 +34,8 @@ def _plain(value: Any) -> Any:
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
     """Write JSON through a temp file + rename so an interrupted run never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
+    with atomic_write(path, "w") as handle:
         json.dump(_plain(data), handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
     return path
 
 

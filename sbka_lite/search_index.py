@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from sbka_lite import __version__
+from sbka_lite.paths import atomic_write
 
 CACHE_FORMAT = 1
 PHOTO_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -173,16 +173,8 @@ class EmbeddingCache:
             "failed_mtimes": np.array([s.mtime_ns for _, (s, _) in failed], dtype=np.int64),
             "failed_reasons": np.array([r for _, (_, r) in failed], dtype=str),
         }
-        handle, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as tmp:
-                np.savez(tmp, **arrays)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as stream:
+            np.savez(stream, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmbeddingCache":
