@@ -1,6 +1,6 @@
 """Exact ZS-SBIR retrieval metrics: mAP@all, mAP@k and precision@k, vectorised and chunked.
 
-Conventions (see ``shared/method.md``, "Evaluation protocol"):
+Conventions (see ``docs/METHOD.md``, "Evaluation protocol"):
 
 * Every query ranks the whole gallery by **ascending distance** (squared Euclidean on the
   given embeddings; the caller normalises), or by a precomputed score matrix / a scorer.

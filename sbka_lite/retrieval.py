@@ -5,7 +5,7 @@ Both follow scikit-learn's shape: ``fit(gallery_emb)`` on the unlabelled gallery
 matcher as ``scorer=`` to `sbka_lite.metrics.evaluate_retrieval`, which calls ``score`` on
 chunks of queries, so a full score matrix is never held.
 
-Cluster matching (``shared/method.md``, "Test time") is product quantisation: the embedding
+Cluster matching (``docs/METHOD.md``, "Test time") is product quantisation: the embedding
 is split into M sub-vectors; in each subspace a K-component Gaussian mixture (or k-means) is
 fitted on the gallery and every photo is coded by its component. A photo's score for a query
 

@@ -1,7 +1,7 @@
 """Search your own photos with one sketch.
 
     from sbka_lite.search import SketchSearch
-    search = SketchSearch("~/Pictures", checkpoint="outputs/train/best.pt")   # or no checkpoint
+    search = SketchSearch("~/Pictures", checkpoint="outputs/runs/sbka/best.pt")   # or no checkpoint
     for hit in search.query("my_sketch.png", k=10):
         print(hit.distance, hit.path)
 

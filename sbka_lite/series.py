@@ -28,10 +28,24 @@ def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str
     return config
 
 
-def run_folder(workdir: str | Path, alignment: str = "bidirectional", seed: int = 0, tag: str = "") -> Path:
-    """``<workdir>/03_training/runs/<alignment>-seed<seed>[-tag]``: one folder per run, so runs resume."""
-    name = f"{alignment}-seed{seed}" + (f"-{tag}" if tag else "")
-    return Path(workdir) / "03_training" / "runs" / name
+def run_folder(workdir: str | Path, alignment: str = "bidirectional", seed: int = 0, *, gaussian: bool = True,
+               teacher_grad_to_student: bool = False, epochs: int = 0, config_file: str = DEMO_CONFIG) -> Path:
+    """``<workdir>/03_training/runs/<alignment>-seed<seed>[-switches]``: one folder per distinct run.
+
+    Switches that differ from the series' recipe are part of the name, so notebook 03 run with,
+    say, ``GAUSSIAN=False`` trains beside the default run instead of clashing with it (a run folder
+    only resumes the configuration it was started with).
+    """
+    parts = [alignment, f"seed{seed}"]
+    if not gaussian:
+        parts.append("nogauss")
+    if teacher_grad_to_student:
+        parts.append("tgrad")
+    if epochs:
+        parts.append(f"e{epochs}")
+    if Path(config_file).stem != Path(DEMO_CONFIG).stem:
+        parts.append(Path(config_file).stem)
+    return Path(workdir) / "03_training" / "runs" / "-".join(parts)
 
 
 def ensure_trained(benchmark, smoke: bool, workdir: str | Path, *, alignment: str = "bidirectional", seed: int = 0,

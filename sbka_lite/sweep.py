@@ -1,7 +1,8 @@
 """Parameter sweeps over any notebook of the series, with papermill.
 
     python -m sbka_lite.sweep notebooks/04_cluster_matching.ipynb \\
-        --grid CODEBOOK=gmm,kmeans --grid N_COMPONENTS=0,5,11 --set SMOKE=True --out outputs/sweeps/k
+        --grid CODEBOOK=gmm,kmeans --grid N_COMPONENTS=0,5,11 --set SMOKE=True \\
+        --set TRAIN_WORKDIR=outputs/smoke --out outputs/sweeps/k   # reuse the series' trained model
 
 Every combination of the grid is one run: ``<out>/<run name>/`` holds the executed notebook,
 the notebook's own outputs (its WORKDIR points there) and ``result.json`` (parameters, status,

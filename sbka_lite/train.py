@@ -63,7 +63,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
-    """Everything one training run needs; defaults are the official Sketchy settings.
+    """Everything one training run needs; defaults are the official Sketchy settings except the
+    backbone (the offline EfficientNet-Lite0; `configs/paper_sketchy.yaml` names ConvNeXtV2-Tiny).
 
     `from_dict` / `from_yaml` refuse unknown keys and wrong types, naming the key. `smoke()`
     gives the tiny CI version of a config.

@@ -23,7 +23,7 @@ def _unit(x):
 def check_01(r):
     assert r["n_seen"] + r["n_unseen"] == r["n_classes"] >= 40
     assert 0.15 <= r["n_unseen"] / r["n_classes"] <= 0.3
-    assert r["leakage_guard"] == "passed" and r["leaky_copy_rejected"] is True
+    assert r["leakage_overlap"] == {"images": 0, "classes": 0} and r["leaky_copy_rejected"] is True
     assert r["corrupt_images"] == 0 and r["checked_images"] > 0
     assert r["counts"]["zero"]["sketch"] > 0 and r["counts"]["zero"]["photo"] > 0
     assert r["generation_seconds"] >= 0

@@ -61,7 +61,7 @@ def read_image(path: str) -> Image.Image:
 class ImageTransform:
     """Resize to a square, optionally augment, convert to a normalised float tensor [3, H, W].
 
-    Augmentation (method.md, each part with probability 0.5): horizontal flip, scale in
+    Augmentation (docs/METHOD.md, each part with probability 0.5): horizontal flip, scale in
     [0.7, 1.3], rotation in [-30, 30] degrees, translation up to 10 px per axis at 224 px
     (scaled to `image_size`). Uncovered areas are filled white, the sketches' background.
     """

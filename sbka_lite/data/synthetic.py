@@ -11,7 +11,7 @@ mushroom, lantern, mouse (animal)); five belong to families with no seen member 
 string instruments). A photo and a sketch of one class share the class geometry but are two
 independent instances (proportions, optional parts, pose).
 
-Semantic mask rule (`cid_mask.pickle`, the `m` of the soft cross-entropy in docs/method): every
+Semantic mask rule (`cid_mask.pickle`, the `m` of the soft cross-entropy in docs/METHOD.md): every
 class lists the ImageNet-1k classes that depict the same object (checked against timm's ImageNet
 class list, see `IMAGENET_NAMES`). The row of a seen class c is 1.0 on c's own ImageNet classes
 and `SIBLING_WEIGHT` (0.3) on the ImageNet classes of the other *seen* classes of c's family.
