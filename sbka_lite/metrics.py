@@ -441,3 +441,48 @@ def class_balanced_mean(per_query_values: Any, query_labels: Any) -> float:
     _, codes = np.unique(labels, return_inverse=True)
     codes = codes.reshape(-1)
     return float((np.bincount(codes, weights=values) / np.bincount(codes)).mean())
+
+
+# ----------------------------------------------------------------------------- nearest neighbours
+# Few queries against a large gallery (search): chunk over the gallery instead of the queries.
+
+def squared_norms(matrix: torch.Tensor) -> torch.Tensor:
+    """Row norms squared, without the full-size temporary that ``(m * m).sum(1)`` would allocate."""
+    return torch.linalg.vector_norm(matrix, dim=1).square_()
+
+
+def exact_topk(queries: np.ndarray | torch.Tensor, gallery: torch.Tensor, k: int, *,
+               gallery_sq_norms: torch.Tensor | None = None, chunk_rows: int = 262_144
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` gallery rows nearest to each query by Euclidean distance, exactly.
+
+    Works through the gallery `chunk_rows` rows at a time, keeping a running top-k, so memory
+    stays at queries x chunk_rows whatever the gallery size. Distances come from
+    ``|q|^2 + |g|^2 - 2 q.g`` (one matrix product per chunk), clamped at zero. Returns
+    (distances [q, k] ascending, indices [q, k]) as numpy arrays.
+    """
+    if gallery.ndim != 2 or len(gallery) == 0:
+        raise ValueError(f"the gallery must be a non-empty [n, dim] matrix; got shape {tuple(gallery.shape)}")
+    queries = torch.as_tensor(queries, dtype=gallery.dtype).to(gallery.device)
+    if queries.ndim == 1:
+        queries = queries[None]
+    if queries.shape[1] != gallery.shape[1]:
+        raise ValueError(f"query embeddings are {queries.shape[1]}-d but the gallery's are {gallery.shape[1]}-d")
+    k = max(1, min(int(k), len(gallery)))
+    if gallery_sq_norms is None:
+        gallery_sq_norms = squared_norms(gallery)
+    query_sq_norms = squared_norms(queries)[:, None]
+    best_d = best_i = None
+    for start in range(0, len(gallery), chunk_rows):
+        block = gallery[start:start + chunk_rows]
+        sq = (query_sq_norms + gallery_sq_norms[start:start + len(block)][None] - 2.0 * queries @ block.T).clamp_min_(0)
+        d, i = torch.topk(sq, min(k, len(block)), dim=1, largest=False, sorted=True)
+        i = i + start
+        if best_d is not None:
+            d, order = torch.topk(torch.cat([best_d, d], 1), k, dim=1, largest=False, sorted=True)
+            i = torch.gather(torch.cat([best_i, i], 1), 1, order)
+        best_d, best_i = d, i
+    distances, indices = best_d.sqrt().cpu().numpy(), best_i.cpu().numpy()
+    # The metrics' tie rule: equal distances in gallery order (torch.topk leaves ties unordered).
+    order = np.lexsort((indices, distances), axis=-1)  # per row: by distance, then gallery index
+    return np.take_along_axis(distances, order, 1), np.take_along_axis(indices, order, 1)

@@ -144,6 +144,8 @@ def metric_bars(table, *, x: str, y: str, hue: str | None = None, title: str = "
 
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * table[x].nunique() + 2), 3.6))
     sns.barplot(table, x=x, y=y, hue=hue, errorbar="sd", ax=ax, capsize=0.1)
+    if hue is not None and ax.get_legend() is not None:
+        ax.legend(title=hue, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # never over the bars
     ax.set_title(title)
     ax.set_ylabel(ylabel or y)
     ax.tick_params(axis="x", rotation=20)

@@ -10,7 +10,7 @@
 The folder is embedded once, in batches (GPU when present), and cached on disk keyed by each
 file's path, size and modification time and by the checkpoint's content hash: opening it again
 embeds only new or changed photos and forgets deleted ones. Photos and sketches go through the
-same evaluation preprocessing as training. Ranking is exact by default (`exact_topk`); a FAISS
+same evaluation preprocessing as training. Ranking is exact by default (`sbka_lite.metrics.exact_topk`, the engine's distance code); a FAISS
 IVF index is optional for very large folders, and the fitted cluster matcher of
 `sbka_lite.retrieval` is available as ``matcher="cluster"``.
 """
@@ -35,8 +35,9 @@ from sbka_lite.data.loading import ImageTransform, read_image
 from sbka_lite.models import DEFAULT_BACKBONE
 from sbka_lite.search_index import (
     CacheUnusable, EmbeddingCache, FaissIndex, FileStamp, ModelInfo, ModelMismatchError,
-    SearchCacheWarning, SearchError, default_cache_path, exact_topk, file_sha256, list_photos, squared_norms,
+    SearchCacheWarning, SearchError, default_cache_path, file_sha256, list_photos,
 )
+from sbka_lite.metrics import exact_topk, squared_norms
 
 __all__ = [
     "SketchSearch", "SearchHit", "SkippedPhoto", "UpdateReport", "Embedder", "TorchEmbedder",
@@ -496,6 +497,13 @@ def short_name(path: str | Path, limit: int = 24) -> str:
     return name if len(name) <= limit else "..." + name[-(limit - 3):]
 
 
+def _fit_width(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    """Trim `text` from the left (keeping the file name) until it fits under a thumbnail."""
+    while len(text) > 4 and draw.textlength(text, font=font) > width:
+        text = "..." + text[4:]
+    return text
+
+
 def _thumbnail(image: Image.Image, size: int) -> Image.Image:
     image = ImageOps.contain(image, (size, size))  # scales small photos up as well as large ones down
     tile = Image.new("RGB", (size, size), "white")
@@ -530,7 +538,8 @@ def contact_sheet(sketch: Any, results: Sequence[SearchHit], *, thumb: int = 160
             ImageDraw.Draw(tile).text((6, thumb // 2 - 6), "unreadable", fill="black", font=font)
         sheet.paste(tile, (x, y))
         draw.text((x, y + thumb + 2), f"#{rank + 1}  d={hit.distance:.3f}", fill="black", font=font)
-        draw.text((x, y + thumb + 2 + caption), short_name(hit.path), fill=(90, 90, 90), font=font)
+        draw.text((x, y + thumb + 2 + caption), _fit_width(draw, short_name(hit.path), font, thumb), fill=(90, 90, 90),
+                  font=font)
     return sheet
 
 

@@ -13,7 +13,8 @@ from sbka_lite.search import (
     ModelMismatchError, SearchCacheWarning, SearchError, SearchHit, SketchSearch, contact_sheet, main,
     sketch_to_image,
 )
-from sbka_lite.search_index import EmbeddingCache, FaissIndex, ModelInfo, exact_topk, list_photos
+from sbka_lite.metrics import exact_topk
+from sbka_lite.search_index import EmbeddingCache, FaissIndex, ModelInfo, list_photos
 
 
 class CountingEmbedder:
