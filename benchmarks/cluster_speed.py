@@ -14,7 +14,6 @@ P@100 (VOC), and the process's peak memory. The label-free BIC choice of (M, K) 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -27,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sbka_lite.metrics import evaluate_retrieval  # noqa: E402
+from sbka_lite.record import write_json_atomic  # noqa: E402
 from sbka_lite.retrieval import ClusterMatcher, OneToOneMatcher, select_pq_params  # noqa: E402
 
 FULL = {"n_queries": 15_229, "n_gallery": 17_101, "n_classes": 25, "dim": 768, "n_components": 25,
@@ -123,8 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'BIC selection':>28}: {selection_seconds:.1f} s over {len(selection['table'])} (M, K) -> "
           f"M={selection['n_subspaces']}, K={selection['n_components']} | peak {report['peak_rss_mb']:.0f} MB")
     out = args.out or RESULTS / ("cluster_speed_quick.json" if args.quick else "cluster_speed.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json_atomic(out, report)
     print(f"wrote {out}")
     return report
 

@@ -239,8 +239,9 @@ def main(argv: list[str] | None = None) -> dict:
         report["sizes"].append(size)
         print(_summary(size), flush=True)
     out = args.out or RESULTS / ("eval_speed_quick.json" if args.quick else "eval_speed.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    from sbka_lite.record import write_json_atomic
+
+    write_json_atomic(out, report)
     print(f"wrote {out}")
     return report
 
