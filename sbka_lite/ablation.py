@@ -49,20 +49,12 @@ def _save(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     write_json_atomic(path, {"meta": meta, "runs": rows})
 
 
-def _unseen_embeddings(model, benchmark, image_size: int):
-    from sbka_lite.features import embed_split
-
-    queries, query_labels = embed_split(model, benchmark, "zero", "sketch", image_size=image_size, progress=False)
-    gallery, gallery_labels = embed_split(model, benchmark, "zero", "photo", image_size=image_size, progress=False)
-    return queries, query_labels, gallery, gallery_labels
-
-
 def label_free_cluster_matcher(gallery, seed: int = 0):
     """The cluster matcher with K and M chosen by BIC on the gallery (candidates scaled to its size)."""
-    from sbka_lite.retrieval import ClusterMatcher
+    from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 
-    candidates = [k for k in (3, 5, 8, 11, 15, 20, 30, 40) if k <= len(gallery) // 4] or [2]
-    return ClusterMatcher("auto", "auto", candidate_subspaces=(2, 4), candidate_components=candidates,
+    return ClusterMatcher("auto", "auto", candidate_subspaces=(2, 4),
+                          candidate_components=label_free_candidates(len(gallery), (3, 5, 8, 11, 15, 20, 30, 40)),
                           random_state=seed).fit(gallery)
 
 
@@ -71,6 +63,7 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     """Run (or resume) the ablation and return its rows (also written to `out`)."""
     from sbka_lite.checkpoint import load_student
     from sbka_lite.data.presets import synthetic_benchmark
+    from sbka_lite.features import embed_unseen
     from sbka_lite.metrics import evaluate_retrieval
     from sbka_lite.models import Student
     from sbka_lite.paths import outputs_dir
@@ -104,7 +97,7 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     for seed in seeds:
         if "frozen" in arms and ("frozen", seed) not in done:
             model = Student(base.backbone, len(benchmark.seen_classes), pretrained=base.pretrained)
-            q, ql, g, gl = _unseen_embeddings(model, benchmark, base.image_size)
+            q, ql, g, gl = embed_unseen(model, benchmark, image_size=base.image_size, progress=False)
             add(metrics_row("frozen", seed, evaluate_retrieval(q, ql, g, gl, ap="voc")))
         for arm, switches in TRAINED.items():
             wants_cluster = arm == "bidirectional" and "bidirectional_cluster" in arms
@@ -116,7 +109,7 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
             result = train(config, benchmark, progress=progress)
             seconds = time.perf_counter() - started
             student, _ = load_student(selected_checkpoint(result))
-            q, ql, g, gl = _unseen_embeddings(student, benchmark, config.image_size)
+            q, ql, g, gl = embed_unseen(student, benchmark, image_size=config.image_size, progress=False)
             extra = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc, "train_seconds": round(seconds, 1)}
             if arm in arms and (arm, seed) not in done:
                 add(metrics_row(arm, seed, evaluate_retrieval(q, ql, g, gl, ap="voc"), **extra))

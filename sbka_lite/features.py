@@ -105,6 +105,20 @@ def embed_split(model_or_student: nn.Module, benchmark, split: str, modality: st
     return embeddings, np.array([name for _, name in items])
 
 
+def embed_unseen(model_or_student: nn.Module, benchmark, *, max_queries: int | None = None, seed: int = 0,
+                 **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The unseen (``zero``) split embedded: sketch queries, their classes, photo gallery, its classes.
+
+    `max_queries` keeps a reproducible subset of the sketches; the gallery is always whole.
+    """
+    queries, query_labels = embed_split(model_or_student, benchmark, "zero", "sketch", max_items=max_queries,
+                                        seed=seed, **kwargs)
+    gallery, gallery_labels = embed_split(model_or_student, benchmark, "zero", "photo", **kwargs)
+    if len(queries) == 0 or len(gallery) == 0:
+        raise ValueError(f"the benchmark has {len(queries)} unseen sketches and {len(gallery)} unseen photos; need both")
+    return queries, query_labels, gallery, gallery_labels
+
+
 def evaluate_unseen(
     student: nn.Module,
     benchmark,
@@ -126,10 +140,8 @@ def evaluate_unseen(
     """
     from .metrics import evaluate_retrieval  # evaluation sits downstream of training
 
-    options = dict(batch_size=batch_size, image_size=image_size, device=device, progress=progress)
-    queries, query_labels = embed_split(student, benchmark, "zero", "sketch", max_items=max_queries, seed=seed, **options)
-    gallery, gallery_labels = embed_split(student, benchmark, "zero", "photo", **options)
-    if len(queries) == 0 or len(gallery) == 0:
-        raise ValueError(f"the benchmark has {len(queries)} unseen sketches and {len(gallery)} unseen photos; need both")
+    queries, query_labels, gallery, gallery_labels = embed_unseen(
+        student, benchmark, max_queries=max_queries, seed=seed, batch_size=batch_size, image_size=image_size,
+        device=device, progress=progress)
     metrics = evaluate_retrieval(queries, query_labels, gallery, gallery_labels, ap=ap, progress=False)
     return {key: value for key, value in metrics.items() if key != "per_query"}

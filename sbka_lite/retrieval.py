@@ -131,6 +131,12 @@ def _fit_codebooks(gallery: np.ndarray, n_subspaces: int, n_components: int, cod
             "n_parameters": n_params, "bic": float(bic)}
 
 
+def label_free_candidates(n_gallery: int, grid: Sequence[int] = (3, 5, 8, 11, 15, 20, 30, 40, 50, 60)) -> list[int]:
+    """Candidate K for the label-free choice: the grid values that leave at least 4 photos per
+    component on average, so every mixture can be fitted on a small gallery (at least [2])."""
+    return [k for k in grid if k <= n_gallery // 4] or [2]
+
+
 def select_pq_params(gallery_emb: Any, *, n_subspaces: Sequence[int] = (2, 4),
                      n_components: Sequence[int] = (10, 20, 30, 40, 50, 60), codebook: str = "gmm",
                      covariance_type: str = "diag", max_iter: int = 100, random_state: int = 0,

@@ -464,8 +464,8 @@ class SketchSearch:
         """The one-to-many matcher of `sbka_lite.retrieval`, fitted on this folder on first use.
 
         Pass a configured, unfitted `ClusterMatcher` to choose its settings. The default picks the
-        number of subspaces M and components K from the folder alone (BIC, no labels), with K
-        candidates capped at a third of the photos so small folders still get a fit.
+        number of subspaces M and components K from the folder alone (BIC, no labels), with the K
+        candidates of `sbka_lite.retrieval.label_free_candidates` (the rule notebook 04 uses).
         """
         if matcher is None and self._cluster is not None:
             return self._cluster
@@ -474,10 +474,10 @@ class SketchSearch:
             raise SearchError(f"cluster matching needs at least {MIN_PHOTOS_FOR_CLUSTERS} photos to find clusters; "
                               f"{self.folder} has {n}: use matcher='one_to_one'")
         if matcher is None:
-            from sbka_lite.retrieval import ClusterMatcher
+            from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 
-            candidates = sorted({min(k, max(2, n // 3)) for k in (10, 20, 30, 40, 50, 60)})
-            matcher = ClusterMatcher(n_subspaces="auto", n_components="auto", candidate_components=candidates)
+            matcher = ClusterMatcher(n_subspaces="auto", n_components="auto",
+                                     candidate_components=label_free_candidates(n))
         self._cluster = matcher.fit(self._cache.embeddings)
         return self._cluster
 

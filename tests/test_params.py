@@ -1,10 +1,10 @@
 """Notebook parameters fail loudly on unknown names and wrong types, under papermill too."""
 import json
 
-import nbformat
 import papermill as pm
 import pytest
 
+from notebook_fakes import write_param_notebook
 from sbka_lite.params import ParameterError, Params, check_types, collect_parameters
 
 DEFAULTS = {"SMOKE": False, "EPOCHS": 3, "LR": 0.001, "NAME": "demo", "ROOT": None}
@@ -35,18 +35,9 @@ def test_collect_parameters_explicit_namespace(monkeypatch):
 
 
 def _tiny_notebook(path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    setup = nbformat.v4.new_code_cell("from sbka_lite.params import watch_parameters, collect_parameters\nwatch_parameters()")
-    params = nbformat.v4.new_code_cell("SMOKE = False\nEPOCHS = 3\nLR = 0.001")
-    params.metadata["tags"] = ["parameters"]
-    check = nbformat.v4.new_code_cell(
-        "P = collect_parameters()\nimport json, os\n"
-        "open(os.environ['PARAMS_OUT'], 'w').write(json.dumps(P.as_dict()))"
-    )
-    nb.cells = [setup, params, check]
-    nbformat.write(nb, path)
-    return path
+    return write_param_notebook(path, "SMOKE = False\nEPOCHS = 3\nLR = 0.001",
+                                "P = collect_parameters()\nimport json, os\n"
+                                "open(os.environ['PARAMS_OUT'], 'w').write(json.dumps(P.as_dict()))")
 
 
 @pytest.fixture(scope="module")

@@ -1,31 +1,23 @@
 """Sweeps run every grid point once, resume, refuse unknown or mistyped parameters, and collect a table."""
 import json
 
-import nbformat
 import pytest
 
+from notebook_fakes import write_param_notebook
 from sbka_lite import sweep
 from sbka_lite.params import ParameterError
 
 
 @pytest.fixture(scope="module")
 def tiny_notebook(tmp_path_factory):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    setup = nbformat.v4.new_code_cell("from sbka_lite.params import watch_parameters, collect_parameters\nwatch_parameters()")
-    params = nbformat.v4.new_code_cell('SMOKE = False\nWORKDIR = ""\nK = 1\nMODE = "a"')
-    params.metadata["tags"] = ["parameters"]
-    body = nbformat.v4.new_code_cell(
+    return write_param_notebook(
+        tmp_path_factory.mktemp("nb") / "tiny.ipynb", 'SMOKE = False\nWORKDIR = ""\nK = 1\nMODE = "a"',
         "P = collect_parameters()\n"
         "assert P.K != 99, 'K=99 is the failing case'\n"
         "from pathlib import Path\nimport json\n"
         "folder = Path(P.WORKDIR) / 'tiny'\nfolder.mkdir(parents=True, exist_ok=True)\n"
-        "(folder / 'results.json').write_text(json.dumps({'score': P.K * (2 if P.MODE == 'b' else 1)}))"
+        "(folder / 'results.json').write_text(json.dumps({'score': P.K * (2 if P.MODE == 'b' else 1)}))",
     )
-    nb.cells = [setup, params, body]
-    path = tmp_path_factory.mktemp("nb") / "tiny.ipynb"
-    nbformat.write(nb, path)
-    return path
 
 
 def test_sweep_runs_grid_resumes_and_collects(tiny_notebook, tmp_path):
