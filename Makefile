@@ -34,14 +34,14 @@ browser-deps:
 	else echo "no chromium and no root apt-get: the browser test will skip"; fi
 
 demo: setup
-	$(PY) -m sbka_lite.notebooks --mode demo --out outputs/demo
+	$(PY) -m sbka_lite.tutorial.notebooks --mode demo --out outputs/demo
 
 test: setup browser-deps
 	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=20 --nbmake tests notebooks
 
 # Strip outputs from committed notebooks (also checked by tests/test_notebook_hygiene.py).
 notebooks-clean: setup
-	$(PY) -m sbka_lite.notebooks --strip notebooks/*.ipynb
+	$(PY) -m sbka_lite.tutorial.notebooks --strip notebooks/*.ipynb
 
 benchmarks: setup
 	$(PY) benchmarks/eval_speed.py

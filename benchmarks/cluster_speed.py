@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sbka_lite.metrics import evaluate_retrieval  # noqa: E402
-from sbka_lite.record import write_json_atomic  # noqa: E402
+from sbka_lite.paths import write_json_atomic  # noqa: E402
 from sbka_lite.retrieval import ClusterMatcher, OneToOneMatcher, select_pq_params  # noqa: E402
 
 FULL = {"n_queries": 15_229, "n_gallery": 17_101, "n_classes": 25, "dim": 768, "n_components": 25,

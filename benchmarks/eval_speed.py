@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["sizes"].append(size)
         print(_summary(size), flush=True)
     out = args.out or RESULTS / ("eval_speed_quick.json" if args.quick else "eval_speed.json")
-    from sbka_lite.record import write_json_atomic
+    from sbka_lite.paths import write_json_atomic
 
     write_json_atomic(out, report)
     print(f"wrote {out}")

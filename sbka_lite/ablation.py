@@ -44,7 +44,7 @@ def _load_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _save(path: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-    from sbka_lite.record import write_json_atomic
+    from sbka_lite.paths import write_json_atomic
 
     write_json_atomic(path, {"meta": meta, "runs": rows})
 
@@ -67,7 +67,7 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     from sbka_lite.metrics import evaluate_retrieval
     from sbka_lite.models import Student
     from sbka_lite.paths import outputs_dir
-    from sbka_lite.series import selected_checkpoint, training_config
+    from sbka_lite.tutorial.series import selected_checkpoint, training_config
     from sbka_lite.train import train
 
     unknown = sorted(set(arms) - set(KNOWN_ARMS))

@@ -3,11 +3,15 @@ nbmake (which all start in different working directories) agree."""
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import numpy as np
 
 
 def repo_root() -> Path:
@@ -30,16 +34,6 @@ def outputs_dir(*parts: str) -> Path:
 def default_data_root() -> Path:
     """Where datasets go: ``SBKA_DATA_ROOT`` if set, else ``<repo>/data``."""
     return Path(os.environ.get("SBKA_DATA_ROOT") or repo_root() / "data")
-
-
-def run_dir(smoke: bool, override: str = "") -> Path:
-    """The folder the notebook series shares (checkpoints, embeddings, results): one per size,
-    so a smoke run in CI never overwrites the demo. ``override`` (a notebook's WORKDIR) wins."""
-    folder = Path(override) if override else outputs_dir("smoke" if smoke else "demo")
-    if not folder.is_absolute():
-        folder = repo_root() / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def synthetic_root(smoke: bool, override: str = "") -> Path:
@@ -65,3 +59,27 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Write JSON through a temp file + rename so an interrupted run never leaves half a file."""
+    path = Path(path)
+    with atomic_write(path, "w") as handle:
+        json.dump(_plain(data), handle, indent=2, sort_keys=True)
+    return path

@@ -31,7 +31,8 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from tqdm.auto import tqdm
 
 from sbka_lite.data.errors import ImageReadError
-from sbka_lite.data.loading import ImageTransform, read_image
+from sbka_lite.data.decode import decode_image, to_rgb
+from sbka_lite.data.loading import ImageTransform
 from sbka_lite.models import DEFAULT_BACKBONE
 from sbka_lite.search_index import (
     CacheUnusable, EmbeddingCache, FaissIndex, FileStamp, ModelInfo, ModelMismatchError,
@@ -84,17 +85,6 @@ class UpdateReport:
 
 # --- turning a query into an image -----------------------------------------------------------
 
-def _composite_on_white(image: Image.Image) -> Image.Image:
-    """RGB with any transparency laid on white paper (canvas strokes come with a clear background)."""
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA")
-        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        return Image.alpha_composite(paper, image).convert("RGB")
-    return image.convert("RGB")
-
-
 def _array_to_image(array: np.ndarray) -> Image.Image:
     if array.size == 0 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
         raise SearchError(f"a sketch array must be HxW, HxWx1, HxWx3 or HxWx4 (alpha); got shape {array.shape}")
@@ -126,16 +116,16 @@ def sketch_to_image(sketch: Any) -> Image.Image:
         if not path.is_file():
             raise SearchError(f"sketch file not found: {path}")
         try:
-            return read_image(str(path))  # the training decoder: transparency becomes white paper
+            return decode_image(path)  # the training decoder: transparency becomes white paper
         except ImageReadError as error:
             raise SearchError(f"the sketch {path} is not an image that can be read ({error.reason})") from error
     if isinstance(sketch, Image.Image):
-        return _composite_on_white(sketch)
+        return to_rgb(sketch)
     if isinstance(sketch, torch.Tensor):
         raise SearchError("pass the sketch as a PIL image, a numpy array or a path, not a tensor: "
                           "search applies the model's own preprocessing")
     if isinstance(sketch, np.ndarray):
-        return _composite_on_white(_array_to_image(sketch))
+        return to_rgb(_array_to_image(sketch))
     raise SearchError(f"a sketch must be an image file path, a PIL image or a numpy array; got {type(sketch).__name__}")
 
 
@@ -380,7 +370,7 @@ class SketchSearch:
 
     def _prepare(self, rel: str) -> tuple[Any, str | None]:
         try:
-            return self.embedder.preprocess(read_image(str(self.folder / rel))), None
+            return self.embedder.preprocess(decode_image(self.folder / rel)), None
         except (ImageReadError, OSError, ValueError, Image.DecompressionBombError) as error:
             return None, getattr(error, "reason", None) or str(error) or type(error).__name__
 
@@ -532,7 +522,7 @@ def contact_sheet(sketch: Any, results: Sequence[SearchHit], *, thumb: int = 160
         x, y = pad + cell_w * (col + 1) + pad, pad + row * cell_h
         try:
             with Image.open(hit.path) as photo:
-                tile = _thumbnail(_composite_on_white(photo), thumb)
+                tile = _thumbnail(to_rgb(photo), thumb)
         except (OSError, ValueError):
             tile = Image.new("RGB", (thumb, thumb), (190, 190, 190))
             ImageDraw.Draw(tile).text((6, thumb // 2 - 6), "unreadable", fill="black", font=font)

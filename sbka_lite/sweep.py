@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sbka_lite.notebooks import notebook_parameters, run_notebook
-from sbka_lite.params import ParameterError, check_types
-from sbka_lite.record import write_json_atomic
+from sbka_lite.tutorial.notebooks import notebook_parameters, run_notebook
+from sbka_lite.tutorial.params import ParameterError, check_types
+from sbka_lite.paths import write_json_atomic
 
 
 @dataclass

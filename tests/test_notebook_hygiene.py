@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from sbka_lite.notebooks import notebook_parameters, notebook_paths, strip_outputs
+from sbka_lite.tutorial.notebooks import notebook_parameters, notebook_paths, strip_outputs
 
 NOTEBOOKS = notebook_paths()
 

@@ -10,8 +10,8 @@ import time
 import papermill as pm
 import pytest
 
-from sbka_lite.notebooks import notebook_paths, run_notebook
-from sbka_lite.paths import run_dir
+from sbka_lite.tutorial.notebooks import notebook_paths, run_notebook
+from sbka_lite.tutorial.series import run_dir
 
 NOTEBOOKS = notebook_paths()
 

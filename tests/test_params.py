@@ -5,7 +5,7 @@ import papermill as pm
 import pytest
 
 from notebook_fakes import write_param_notebook
-from sbka_lite.params import ParameterError, Params, check_types, collect_parameters
+from sbka_lite.tutorial.params import ParameterError, Params, check_types, collect_parameters
 
 DEFAULTS = {"SMOKE": False, "EPOCHS": 3, "LR": 0.001, "NAME": "demo", "ROOT": None}
 

@@ -5,7 +5,7 @@ import pytest
 
 from notebook_fakes import write_param_notebook
 from sbka_lite import sweep
-from sbka_lite.params import ParameterError
+from sbka_lite.tutorial.params import ParameterError
 
 
 @pytest.fixture(scope="module")

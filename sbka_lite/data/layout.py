@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Iterable, Literal, Sequence, Union
 
 import numpy as np
 
-from sbka_lite.data.errors import DatasetError
+from sbka_lite.data.errors import DatasetError, ImageReadError
 
 if TYPE_CHECKING:  # pandas is imported only when a table is asked for
     import pandas as pd
@@ -641,13 +641,14 @@ def compare_with_official(benchmark: Benchmark) -> "pd.DataFrame":
 
 def verify_images(items: Iterable[tuple[str, str] | str], limit: int | None = None, *,
                   progress: bool = True) -> tuple[int, list[tuple[str, str]]]:
-    """Decode images with PIL and report the ones that fail: ``(ok count, [(path, reason)])``.
+    """Decode images with the training decoder and report the ones that fail: ``(ok count, [(path, reason)])``.
 
     ``items`` are ``(path, class)`` pairs or bare paths. With ``limit`` only that many are
     checked, spread evenly over the list (a quick data check, not a full pass).
     """
-    from PIL import Image
     from tqdm.auto import tqdm
+
+    from sbka_lite.data.decode import decode_image
 
     paths = [item if isinstance(item, (str, os.PathLike)) else item[0] for item in items]
     if limit is not None and limit < len(paths):
@@ -657,9 +658,8 @@ def verify_images(items: Iterable[tuple[str, str] | str], limit: int | None = No
     failures: list[tuple[str, str]] = []
     for path in tqdm(paths, desc="decoding images", disable=not progress or len(paths) < 500):
         try:
-            with Image.open(path) as image:
-                image.load()
+            decode_image(path)
             ok += 1
-        except Exception as err:  # PIL raises OSError, ValueError, SyntaxError, DecompressionBombError...
-            failures.append((str(path), f"{type(err).__name__}: {err}"))
+        except ImageReadError as err:
+            failures.append((str(path), err.reason))
     return ok, failures

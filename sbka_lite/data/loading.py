@@ -1,7 +1,6 @@
 """From image files to training and evaluation batches.
 
-* `read_image` decodes any file to RGB (transparent sketch backgrounds become white) and raises
-  `ImageReadError` naming the path when it cannot.
+* Images are decoded by `sbka_lite.data.decode.decode_image` (re-exported here as `read_image`).
 * `ImageTransform` resizes, optionally augments as the SBKA scripts do, and normalises.
 * `MixedBatchSampler` + `MixedSketchPhotoDataset` + `collate_mixed` give batches with a fixed
   number of sketches and photos. Every random choice (order, augmentation) comes from
@@ -21,6 +20,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
+from .decode import WHITE as _WHITE
+from .decode import decode_image
+from .decode import decode_image as read_image  # noqa: F401  (the name tests and callers use)
 from .errors import ImageReadError
 
 SKETCH, PHOTO = 0, 1
@@ -32,30 +34,6 @@ _INTERPOLATION = {
 }
 # The official augmentation translates by up to 10 px on 224 px inputs; we scale that with the size.
 _REFERENCE_SIZE = 224
-_WHITE = (255, 255, 255)
-
-
-def read_image(path: str) -> Image.Image:
-    """Decode `path` fully into an RGB image; transparency is composited onto white.
-
-    Raises:
-        ImageReadError: missing, unreadable, truncated or not an image (``.path`` names it).
-    """
-    try:
-        with Image.open(path) as handle:
-            handle.load()
-            image = handle
-            if image.mode == "P" and "transparency" in image.info:
-                image = image.convert("RGBA")
-            if image.mode in ("RGBA", "LA", "PA"):
-                rgba = image.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, _WHITE + (255,))
-                return Image.alpha_composite(background, rgba).convert("RGB")
-            return image.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        if isinstance(error, ImageReadError):
-            raise
-        raise ImageReadError(path, f"{type(error).__name__}: {error}") from error
 
 
 class ImageTransform:
@@ -158,7 +136,7 @@ class MixedSketchPhotoDataset(Dataset):
         path = self.items[modality][index][0]
         sample = {"label": int(self.labels[modality][index]), "is_photo": modality == PHOTO, "path": path, "error": ""}
         try:
-            image = read_image(path)
+            image = decode_image(path)
         except ImageReadError as error:
             sample["image"] = None
             sample["error"] = error.reason or str(error)
@@ -302,7 +280,7 @@ class ImageListDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
         try:
-            return self.transform(read_image(self.paths[index])), index, ""
+            return self.transform(decode_image(self.paths[index])), index, ""
         except ImageReadError as error:
             # Raised again in the main process: DataLoader workers would lose the .path attribute.
             size = self.transform.image_size

@@ -4,39 +4,11 @@ Tests and sweeps read ``results.json`` instead of scraping notebook outputs.
 """
 from __future__ import annotations
 
-import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sbka_lite.paths import atomic_write, outputs_dir
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
-    """Write JSON through a temp file + rename so an interrupted run never leaves half a file."""
-    path = Path(path)
-    with atomic_write(path, "w") as handle:
-        json.dump(_plain(data), handle, indent=2, sort_keys=True)
-    return path
+from sbka_lite.paths import outputs_dir, write_json_atomic
 
 
 class Recorder:

@@ -1,7 +1,7 @@
 """Run the notebook series with papermill (``make demo``), and keep committed notebooks clean.
 
-    python -m sbka_lite.notebooks --mode demo --out outputs/demo
-    python -m sbka_lite.notebooks --strip notebooks/*.ipynb
+    python -m sbka_lite.tutorial.notebooks --mode demo --out outputs/demo
+    python -m sbka_lite.tutorial.notebooks --strip notebooks/*.ipynb
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ only *warns* about names the notebook never declared. A sweep with a typo would 
 default silently. The convention here:
 
     # cell 1 (setup)
-    from sbka_lite.params import watch_parameters, collect_parameters
+    from sbka_lite.tutorial.params import watch_parameters, collect_parameters
     watch_parameters()
 
     # cell 2, tagged "parameters": flat literals only

@@ -8,9 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sbka_lite.paths import repo_root
+from sbka_lite.paths import outputs_dir, repo_root
 
 DEMO_CONFIG = "configs/demo.yaml"
+
+
+def run_dir(smoke: bool, override: str = "") -> Path:
+    """The folder the notebook series shares (checkpoints, embeddings, results): one per size,
+    so a smoke run in CI never overwrites the demo. ``override`` (a notebook's WORKDIR) wins."""
+    folder = Path(override) if override else outputs_dir("smoke" if smoke else "demo")
+    if not folder.is_absolute():
+        folder = repo_root() / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any):
