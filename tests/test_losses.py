@@ -110,3 +110,39 @@ def test_losses_are_float32_under_half_inputs():
     a, b = torch.randn(3, 5).bfloat16(), torch.randn(3, 5).bfloat16()
     assert soft_cross_entropy(a, b).dtype == torch.float32
     assert gaussian_alignment(a, b).dtype == torch.float32
+
+
+def test_photo_only_masked_sce_by_hand_on_two_classes():
+    """Two classes, numbers small enough to do on paper.
+
+    Photo row: target logits b = (0, 0), mask m = (1, 0), scale 0.3 -> target p = softmax(0.3, 0)
+    = (0.57444, 0.42556); student logits a = (ln 3, 0) -> log softmax(a) = (ln 0.75, ln 0.25).
+    SCE = -(0.57444 ln 0.75 + 0.42556 ln 0.25) = 0.16526 + 0.58995 = 0.75521.
+    The sketch row (huge, wrong logits) must not count at all.
+    """
+    a = torch.tensor([[math.log(3.0), 0.0], [-50.0, 50.0]])
+    b = torch.tensor([[0.0, 0.0], [50.0, -50.0]])
+    m = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    photos = torch.tensor([True, False])
+    p0 = 1 / (1 + math.exp(-0.3))
+    want = -(p0 * math.log(0.75) + (1 - p0) * math.log(0.25))
+    assert want == pytest.approx(0.75521, abs=1e-5)
+    got = soft_cross_entropy(a, b, semantic_mask=m, mask_scale=0.3, sample_mask=photos)
+    assert got.item() == pytest.approx(want, abs=1e-6)
+
+
+def test_gaussian_alignment_pulls_features_toward_the_noise_distribution():
+    """A gradient step on the features lowers KL(softmax(noise) || softmax(features)): the features'
+    softmax moves toward the noise's, never away (the direction of the term)."""
+    g = torch.Generator().manual_seed(3)
+    noise = torch.randn(4, 16, generator=g)
+    features = (5 * torch.randn(4, 16, generator=g)).requires_grad_()
+    before = gaussian_alignment(features, noise)
+    before.backward()
+    # d KL / d features = softmax(features) - softmax(noise), row by row (batchmean divides by 4)
+    want = (features.detach().softmax(-1) - noise.softmax(-1)) / 4
+    assert torch.allclose(features.grad, want, atol=1e-6)
+    stepped = (features - 1.0 * features.grad).detach()
+    assert gaussian_alignment(stepped, noise) < before
+    # zero exactly when the two distributions agree (any per-row shift of the noise)
+    assert gaussian_alignment(noise + 2.0, noise).item() == pytest.approx(0.0, abs=1e-6)

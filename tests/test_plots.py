@@ -3,6 +3,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
+import pytest
 import pandas as pd
 from PIL import Image
 
@@ -31,3 +32,14 @@ def test_umap_panels_and_loss_curves_and_bars():
     assert len(fig.axes[0].patches) >= 2
     fig = plots.per_class_change({"x": 0.1, "y": 0.5}, {"x": 0.3, "y": 0.4})
     assert len(fig.axes[0].patches) == 2
+
+
+def test_per_class_change_bars_are_after_minus_before_in_green_and_red():
+    fig = plots.per_class_change({"gains": 0.1, "loses": 0.5, "same": 0.2}, {"gains": 0.3, "loses": 0.4, "same": 0.2})
+    bars = {label.get_text(): patch for label, patch in zip(fig.axes[0].get_yticklabels(), fig.axes[0].patches)}
+    assert bars["gains"].get_width() == pytest.approx(0.2) and bars["loses"].get_width() == pytest.approx(-0.1)
+    assert bars["same"].get_width() == pytest.approx(0.0)
+    assert bars["gains"].get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:green")
+    assert bars["loses"].get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:red")
+    # sorted from the largest loss up
+    assert [label.get_text() for label in fig.axes[0].get_yticklabels()] == ["loses", "same", "gains"]

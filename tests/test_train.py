@@ -369,3 +369,59 @@ def test_cli_trains_and_evaluates_on_the_synthetic_benchmark(tmp_path, capsys):
     summary = json.loads(out if out.startswith("{") else out[out.rindex("\n{") + 1:])
     assert summary["completed"] and summary["best_checkpoint"].endswith("best.pt")
     assert summary["unseen"]["n_queries"] == 6 and 0 < summary["unseen"]["map_all"] <= 1
+
+
+# ----------------------------------------------------------------------------- safety net: the method learns
+
+
+def _trainable(module):
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def test_training_moves_the_students_weights_not_only_its_batchnorm_statistics(tmp_path, bench):
+    config = tiny_config(tmp_path)
+    initial = _initial_student(config, len(bench.seen_classes))
+    result = train(config, bench, progress=False)
+    trained = load_checkpoint(result.last_checkpoint)["student"]
+    parameters = dict(initial.named_parameters())  # parameters only: BN running statistics move without any step
+    moved = [name for name, value in parameters.items() if not torch.equal(trained[name], value.detach())]
+    backbone = [name for name in parameters if name.startswith("backbone.") and "classifier" not in name]
+    assert len(set(moved) & set(backbone)) >= 0.9 * len(backbone), "the student's backbone did not learn"
+    assert {"seen_head.weight", "seen_head.bias", "backbone.classifier.weight"} <= set(moved)
+
+
+def test_overfitting_one_batch_lowers_the_classification_loss(bench, tmp_path):
+    config = tiny_config(tmp_path, lr=1e-2, lr_final_factor=1.0)
+    trainer = SBKATrainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes), torch.device("cpu"))
+    batch = _one_batch(bench, config, trainer)
+    trainer.start_epoch(1)  # phase 2: the full SBKA step
+    losses = [trainer.step(batch, epoch=1, global_step=step)["loss_cls"] for step in range(30)]
+    assert losses[0] == pytest.approx(np.log(len(bench.seen_classes)), abs=0.05)  # near-zero new head: uniform
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_teacher_head_gradient_is_that_of_its_own_loss_alone(bench, tmp_path):
+    """After a phase-2 step the teacher head's gradient equals autograd of L_KA^T alone: the
+    student's L_KA^S (and L_cls, L_align) must not reach it through undetached teacher logits."""
+    from sbka_lite.losses import soft_cross_entropy
+
+    for official in (False, True):  # the switch decides the student's side only
+        config = tiny_config(tmp_path, gaussian=True, teacher_grad_to_student=official)
+        mask = semantic_mask_of(bench, bench.seen_classes)
+        trainer = SBKATrainer(config, bench.seen_classes, mask, torch.device("cpu"))
+        trainer.start_epoch(1)
+        with torch.no_grad():  # sharpen the near-uniform logits of a random tiny net
+            trainer.student.imagenet_head.weight.normal_(0, 1)
+        batch = _one_batch(bench, config, trainer)
+        student, teacher = copy.deepcopy(trainer.student), copy.deepcopy(trainer.teacher)
+        teacher.set_phase(2)
+        out, teacher_logits = student(batch.images), teacher(batch.images)
+        own = soft_cross_entropy(teacher_logits, out.imagenet_logits.detach(), semantic_mask=mask[batch.labels],
+                                 sample_mask=batch.is_photo)
+        want = torch.autograd.grad(own, list(teacher.head_parameters()))
+        trainer.step(batch, epoch=1, global_step=0)
+        got = [p.grad for p in trainer.teacher.head_parameters()]
+        for g, w in zip(got, want):
+            assert torch.allclose(g, w, atol=1e-7, rtol=1e-5), f"teacher_grad_to_student={official}"
+        # and the teacher's backbone never gets a gradient
+        assert all(p.grad is None for p in trainer.teacher.backbone.parameters() if p not in set(trainer.teacher.head_parameters()))
