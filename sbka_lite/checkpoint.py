@@ -6,14 +6,18 @@ a good one: we write a temporary file in the same folder and `os.replace` it int
 """
 from __future__ import annotations
 
+import errno
 import os
 import random
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
+from sbka_lite.data.loading import BadImageLog
+from sbka_lite.models import Student
 from sbka_lite.paths import atomic_write
 
 FORMAT = "sbka-lite-checkpoint"
@@ -24,14 +28,62 @@ class CheckpointError(ValueError):
     """A file that is not a usable sbka-lite checkpoint, or one that does not fit what is asked."""
 
 
+def _tensors(value: Any, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+    if isinstance(value, torch.Tensor):
+        yield prefix, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _tensors(item, f"{prefix}[{index}]")
+
+
+def non_finite_tensors(state: dict[str, Any]) -> list[str]:
+    """Where `state` holds NaN or inf in a floating-point tensor (dotted key paths)."""
+    return [name for name, tensor in _tensors(state)
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+
+
+def _disk_full(error: BaseException) -> bool:
+    # torch.save reports a full disk as a RuntimeError from its zip writer, not as ENOSPC.
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
+        isinstance(error, RuntimeError) and ("unexpected pos" in str(error) or "file write failed" in str(error)))
+
+
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write `state` (plus format tags) to `path` atomically; returns the path."""
+    """Write `state` (plus format tags) to `path` atomically; returns the path.
+
+    Raises:
+        FloatingPointError: the state holds NaN/inf (nothing is written: a poisoned checkpoint
+            would be resumed from).
+        OSError: no space left on the device (the previous file at `path` is intact).
+    """
     path = Path(path)
+    poisoned = non_finite_tensors(state)
+    if poisoned:
+        raise FloatingPointError(
+            f"not writing {path}: {len(poisoned)} tensors hold NaN or inf (e.g. {', '.join(poisoned[:3])}); "
+            "the previous checkpoint is intact. Try a lower lr or amp=False")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, **state}
-    with atomic_write(path) as stream:
-        torch.save(payload, stream)
+    try:
+        with atomic_write(path) as stream:
+            torch.save(payload, stream)
+    except (OSError, RuntimeError) as error:
+        if _disk_full(error):
+            raise OSError(errno.ENOSPC, f"no space left on device writing {path}; the previous checkpoint is intact "
+                                        "(free some space and run again: training resumes from it)") from error
+        raise
     return path
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the ``.<name>.*.tmp`` files a killed write leaves behind (atomic_write's temporaries)."""
+    stale = sorted(Path(folder).glob(".*.pt.*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -97,8 +149,6 @@ def load_student(
         ``image_size``, ``config``, ``epoch``, ``step``, ``best_val_acc`` and ``path``.
         ``student.input_size`` is the image size it was trained at.
     """
-    from .models import Student
-
     state = load_checkpoint(checkpoint_path)
     for key in ("student", "backbone", "embedding_dim", "seen_classes"):
         if key not in state:
@@ -141,3 +191,49 @@ def load_student(
         "path": str(Path(checkpoint_path)),
     }
     return student, meta
+
+
+@dataclass
+class RunState:
+    """Where a training run stands; saved into and restored from ``last.pt`` (and ``best.pt``)."""
+
+    epoch: int = 0  # the epoch to run next (or being run)
+    step_in_epoch: int = 0  # steps of `epoch` already done
+    global_step: int = 0
+    history: list[dict] = field(default_factory=list)
+    epoch_rows: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"val_acc": None, "epoch": None})
+    bad_log: BadImageLog = field(default_factory=BadImageLog)
+
+    @classmethod
+    def from_checkpoint(cls, state: dict | None, max_fraction: float) -> "RunState":
+        bad_log = BadImageLog(max_fraction=max_fraction)
+        if state is None:
+            return cls(bad_log=bad_log)
+        saved = state["bad_log"]
+        bad_log.seen, bad_log.failed, bad_log.bad = int(saved["seen"]), int(saved["failed"]), list(saved["bad"])
+        return cls(int(state["epoch"]), int(state["step_in_epoch"]), int(state["step"]), list(state["history"]),
+                   list(state["epoch_rows"]), dict(state["best"]), bad_log)
+
+    def as_checkpoint(self) -> dict:
+        log = self.bad_log
+        return {"epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "step": self.global_step,
+                "history": self.history, "epoch_rows": self.epoch_rows, "best": self.best,
+                "best_val_acc": self.best["val_acc"],
+                "bad_log": {"seen": log.seen, "failed": log.failed, "bad": list(log.bad)}}
+
+
+def best_record_on_disk(best_path: str | os.PathLike) -> dict:
+    """The selection record that ``best.pt`` itself holds (``{"val_acc", "epoch"}``; Nones when absent).
+
+    ``last.pt`` also records the best epoch, but a kill between the two writes can leave them
+    apart; what ``best.pt`` holds is what a user will load, so that is the truth on resume.
+    """
+    path = Path(best_path)
+    if not path.is_file():
+        return {"val_acc": None, "epoch": None}
+    try:
+        state = load_checkpoint(path)
+    except CheckpointError:
+        return {"val_acc": None, "epoch": None}
+    return {"val_acc": state.get("best", {}).get("val_acc"), "epoch": state.get("best", {}).get("epoch")}

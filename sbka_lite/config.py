@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import typing
@@ -19,11 +20,21 @@ from typing import Any
 import yaml
 
 from .models import DEFAULT_BACKBONE
+from .objective import ALIGNMENTS
 from .paths import outputs_dir
 
-ALIGNMENTS = ("none", "teacher_to_student", "bidirectional")
-
-
+# Keys that may change between an interrupted run and its resumption without changing the maths
+# (and that do not name a run: see `run_slug`).
+RESUMABLE_KEYS = frozenset({"resume", "stop_after_steps", "num_workers", "device", "data_root", "run_dir",
+                            "checkpoint_every_steps", "val_batch_size", "run_name"})
+# (low, high) per integer key: refused up front, naming the key, instead of failing late in numpy or torch.
+_INT_RANGES = {
+    "epochs": (1, 10_000), "warmup_epochs": (0, 10_000), "steps_per_epoch": (0, 1_000_000),
+    "sketches_per_batch": (0, 100_000), "photos_per_batch": (0, 100_000), "val_max_images": (0, 100_000_000),
+    "val_batch_size": (1, 65_536), "num_workers": (0, 256), "checkpoint_every_steps": (0, 100_000_000),
+    "stop_after_steps": (0, 100_000_000), "seed": (0, 2**32 - 1),
+}
+_DEVICE = re.compile(r"^(|cpu|mps|cuda(:\d+)?)$")
 
 class ConfigError(ValueError):
     """A training configuration key that is unknown, ill-typed or out of range (named in the message)."""
@@ -48,6 +59,7 @@ class TrainConfig:
 
     # data
     benchmark: str = "synthetic"  # open_benchmark name
+    synthetic_size: str = "demo"  # demo | smoke: which generated benchmark, when train() opens it itself
     data_root: str = ""  # "" -> sbka_lite.paths.default_data_root(); the data root or the dataset folder
     # model
     backbone: str = DEFAULT_BACKBONE
@@ -60,6 +72,7 @@ class TrainConfig:
     w_align: float = 0.1
     mask_scale: float = 0.3
     teacher_grad_to_student: bool = False
+    teacher_lr_factor: float = 1.0  # the teacher head's lr over the student's (official: 0.5 on TU-Berlin)
     warmup_epochs: int = 10  # phase 1 = epochs [0, warmup_epochs); Sketchy 10, TU-Berlin 6, QuickDraw 4
     # optimisation
     epochs: int = 20
@@ -122,7 +135,7 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file {path} does not exist (see configs/*.yaml)")
-        values = load_yaml(path.read_text()) or {}
+        values = load_yaml(path.read_text(), source=str(path)) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected 'key: value' lines at the top level")
         return cls.from_dict({**values, **(overrides or {})}, source=str(path))
@@ -144,28 +157,27 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(f"{key}={getattr(self, key)!r}: {what}")
 
+        for key, (low, high) in _INT_RANGES.items():
+            need(low <= getattr(self, key) <= high, key, f"must be in [{low}, {high:,}]")
+        for key in ("lr", "weight_decay", "lr_final_factor", "w_ka", "w_align", "mask_scale", "teacher_lr_factor",
+                    "bad_image_fraction"):
+            need(math.isfinite(getattr(self, key)), key, "must be a finite number")
         need(self.alignment in ALIGNMENTS, "alignment", f"must be one of {ALIGNMENTS}")
+        need(self.synthetic_size in ("demo", "smoke"), "synthetic_size", "must be 'demo' or 'smoke'")
         need(bool(self.benchmark), "benchmark", "must name a benchmark (e.g. 'synthetic', 'sketchy')")
         need(bool(self.backbone), "backbone", "must name a timm model")
-        need(self.image_size == 0 or self.image_size >= 16, "image_size", "must be 0 (backbone default) or >= 16")
-        need(self.epochs >= 1, "epochs", "must be >= 1")
-        need(self.warmup_epochs >= 0, "warmup_epochs", "must be >= 0")
-        need(self.steps_per_epoch >= 0, "steps_per_epoch", "must be >= 0 (0: a full pass)")
-        need(self.sketches_per_batch >= 0, "sketches_per_batch", "must be >= 0")
-        need(self.photos_per_batch >= 0, "photos_per_batch", "must be >= 0")
+        need(self.image_size == 0 or 16 <= self.image_size <= 2048, "image_size", "must be 0 (backbone default) or in [16, 2048]")
         need(self.sketches_per_batch + self.photos_per_batch > 0, "photos_per_batch", "a batch needs at least one image")
-        need(self.lr > 0, "lr", "must be > 0")
+        need(self.photos_per_batch > 0 or self.alignment == "none", "photos_per_batch",
+             f"alignment={self.alignment!r} distils the teacher on photos: give photos_per_batch > 0, or alignment='none'")
+        need(0 < self.lr <= 10, "lr", "must be in (0, 10]")
         need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         need(0 < self.lr_final_factor <= 1, "lr_final_factor", "must be in (0, 1]")
-        need(self.w_ka >= 0, "w_ka", "loss weights must be >= 0")
-        need(self.w_align >= 0, "w_align", "loss weights must be >= 0")
-        need(self.mask_scale >= 0, "mask_scale", "must be >= 0")
-        need(self.val_max_images >= 0, "val_max_images", "must be >= 0 (0: all)")
-        need(self.val_batch_size >= 1, "val_batch_size", "must be >= 1")
-        need(self.num_workers >= 0, "num_workers", "must be >= 0")
-        need(self.checkpoint_every_steps >= 0, "checkpoint_every_steps", "must be >= 0")
-        need(self.stop_after_steps >= 0, "stop_after_steps", "must be >= 0 (0: never)")
+        for key in ("w_ka", "w_align", "mask_scale"):
+            need(getattr(self, key) >= 0, key, "must be >= 0")
+        need(0 < self.teacher_lr_factor <= 10, "teacher_lr_factor", "must be in (0, 10]")
         need(0 <= self.bad_image_fraction <= 1, "bad_image_fraction", "must be in [0, 1]")
+        need(bool(_DEVICE.match(self.device)), "device", "must be '' (automatic), 'cpu', 'cuda', 'cuda:N' or 'mps'")
         need(bool(self.run_name) and "/" not in self.run_name, "run_name", "must be a non-empty folder name")
         if self.alignment == "bidirectional" and self.warmup_epochs >= self.epochs:
             warnings.warn(
@@ -188,6 +200,7 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "val_max_images": 16,
     "val_batch_size": 16,
     "num_workers": 0,
+    "synthetic_size": "smoke",
 }
 
 
@@ -203,7 +216,16 @@ def _check_type(key: str, value: Any, expected: type, source: str) -> Any:
 
 # PyYAML follows YAML 1.1, which reads 1e-4 as a string; accept it as the float everyone means.
 class _YamlLoader(yaml.SafeLoader):
-    pass
+    def construct_mapping(self, node, deep=False):
+        # YAML takes the last of two equal keys silently; a config with one is a mistake.
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"{self.source}: line {key_node.start_mark.line + 1}: key {key!r} appears twice "
+                                  f"(first on line {seen[key] + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 _YamlLoader.add_implicit_resolver(
@@ -214,9 +236,20 @@ _YamlLoader.add_implicit_resolver(
 )
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML (safe), reading ``1e-4`` as a float."""
-    return yaml.load(text, Loader=_YamlLoader)
+def load_yaml(text: str, *, source: str = "YAML") -> Any:
+    """Parse YAML (safe), reading ``1e-4`` as a float; errors name `source` (a file) and the line."""
+    loader = _YamlLoader(text)
+    loader.source = source
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        hint = " (YAML does not allow tabs: indent with spaces)" if "\t" in text else ""
+        raise ConfigError(f"{source}: {where}{getattr(error, 'problem', None) or error}{hint}") from None
+    finally:
+        loader.dispose()
+
 
 def parse_value(raw: str) -> Any:
     """One ``--set`` value as YAML: ``true`` -> True, ``1e-4`` -> 0.0001, ``[1, 2]`` -> a list, blank -> ""."""
@@ -232,3 +265,17 @@ def parse_set_overrides(pairs: list[str]) -> dict[str, Any]:
         key, raw = pair.split("=", 1)
         values[key.strip()] = parse_value(raw)
     return values
+
+
+def run_slug(config: TrainConfig, recipe: TrainConfig | None = None) -> str:
+    """A folder name for `config`: ``<alignment>-seed<seed>`` plus every key that differs from
+    `recipe` (the config file it started from), so two different runs never share a folder and
+    resume always finds its own. Runtime keys (`RESUMABLE_KEYS`) do not name a run."""
+    recipe = recipe or TrainConfig()
+    mine, base = config.to_dict(), recipe.to_dict()
+    parts = [config.alignment, f"seed{config.seed}"]
+    for key in sorted(mine):
+        if key not in RESUMABLE_KEYS and key not in ("alignment", "seed") and mine[key] != base[key]:
+            value = mine[key]
+            parts.append(f"{key}={'on' if value is True else 'off' if value is False else value}")
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "_", "-".join(parts))

@@ -241,3 +241,18 @@ class Teacher(nn.Module):
         with torch.no_grad():
             features = pooled_features(self.backbone, images)
         return self.head(features)
+
+
+def parameter_change(model: nn.Module, reference: nn.Module) -> dict[str, float]:
+    """How far `model`'s trainable weights moved from `reference`'s (same architecture).
+
+    Buffers (BatchNorm statistics) are left out on purpose: they move in train mode even when
+    no optimiser step is ever taken, so only parameters show that a model learned.
+    """
+    ours, theirs = dict(model.named_parameters()), dict(reference.named_parameters())
+    if ours.keys() != theirs.keys():
+        raise ValueError("parameter_change needs two models of the same architecture")
+    moved = sum(not torch.equal(ours[k].detach().cpu(), theirs[k].detach().cpu()) for k in ours)
+    delta = sum(float((ours[k].detach().cpu() - theirs[k].detach().cpu()).pow(2).sum()) for k in ours) ** 0.5
+    norm = sum(float(theirs[k].detach().cpu().pow(2).sum()) for k in theirs) ** 0.5
+    return {"moved_fraction": moved / max(len(ours), 1), "relative_change": delta / norm if norm else float("inf")}

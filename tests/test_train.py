@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import sbka_lite.objective as objective_module
 import sbka_lite.train as train_module
 from sbka_lite.checkpoint import load_checkpoint, load_student
 from sbka_lite.data.errors import ImageReadError
@@ -87,7 +88,10 @@ def test_cli_prints_the_resolved_config(capsys):
     assert main(["--config", str(REPO / "configs" / "demo.yaml"), "--set", "epochs=5", "--set", "lr=2e-4",
                  "--smoke", "--print-config"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["lr"] == 2e-4 and printed["epochs"] == train_module.SMOKE_OVERRIDES["epochs"]
+    # --smoke shrinks what was not set explicitly; an explicit --set wins (issue: --smoke used to override it)
+    assert printed["lr"] == 2e-4 and printed["epochs"] == 5
+    assert printed["steps_per_epoch"] == train_module.SMOKE_OVERRIDES["steps_per_epoch"]
+    assert printed["synthetic_size"] == "smoke"
     with pytest.raises(SystemExit):
         main(["--set", "no_such_key=1", "--print-config"])
     assert "unknown key 'no_such_key'" in capsys.readouterr().err
@@ -224,7 +228,7 @@ def test_step_losses_follow_the_formulas_with_the_semantic_mask(bench, tmp_path)
 
 
 def test_nan_loss_names_the_term_and_step(tmp_path, bench, monkeypatch):
-    monkeypatch.setattr(train_module, "gaussian_alignment", lambda features, noise: torch.tensor(float("nan")))
+    monkeypatch.setattr(objective_module, "gaussian_alignment", lambda features, noise: torch.tensor(float("nan")))
     with pytest.raises(FloatingPointError, match=r"loss_align = nan at step 1 \(epoch 0\)"):
         train(tiny_config(tmp_path), bench, progress=False)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sbka_lite.config import TrainConfig, run_slug
 from sbka_lite.paths import outputs_dir, repo_root
+from sbka_lite.train import TrainResult, train
 
 DEMO_CONFIG = "configs/demo.yaml"
 
@@ -23,51 +25,44 @@ def run_dir(smoke: bool, override: str = "") -> Path:
     return folder
 
 
-def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any):
-    """The demo recipe (or `config_file`) with `overrides`, shrunk to smoke size when `smoke`."""
-    from sbka_lite.train import TrainConfig
-
+def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any) -> TrainConfig:
+    """The demo recipe (or `config_file`) with `overrides` (None values ignored), shrunk to smoke size when `smoke`."""
     path = Path(config_file)
     if not path.is_absolute():
         path = repo_root() / path
-    config = TrainConfig.from_yaml(path, {k: v for k, v in overrides.items() if v is not None})
+    config = TrainConfig.from_yaml(path)
     if smoke:
         config = config.smoke()
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
     if run_dir:
         config = config.replace(run_dir=str(run_dir))
     return config
 
 
-def run_folder(workdir: str | Path, alignment: str = "bidirectional", seed: int = 0, *, gaussian: bool = True,
-               teacher_grad_to_student: bool = False, epochs: int = 0, config_file: str = DEMO_CONFIG) -> Path:
-    """``<workdir>/03_training/runs/<alignment>-seed<seed>[-switches]``: one folder per distinct run.
-
-    Switches that differ from the series' recipe are part of the name, so notebook 03 run with,
-    say, ``GAUSSIAN=False`` trains beside the default run instead of clashing with it (a run folder
-    only resumes the configuration it was started with).
-    """
-    parts = [alignment, f"seed{seed}"]
-    if not gaussian:
-        parts.append("nogauss")
-    if teacher_grad_to_student:
-        parts.append("tgrad")
-    if epochs:
-        parts.append(f"e{epochs}")
+def run_folder(workdir: str | Path, config: TrainConfig, *, smoke: bool, config_file: str = DEMO_CONFIG) -> Path:
+    """``<workdir>/03_training/runs/<slug>``: the slug names every key that differs from the recipe
+    (`sbka_lite.config.run_slug`), so no override can land in another run's folder (a run folder
+    only resumes the configuration it was started with)."""
+    recipe = training_config(smoke, config_file=config_file)
+    slug = run_slug(config, recipe)
     if Path(config_file).stem != Path(DEMO_CONFIG).stem:
-        parts.append(Path(config_file).stem)
-    return Path(workdir) / "03_training" / "runs" / "-".join(parts)
+        slug += f"-{Path(config_file).stem}"
+    return Path(workdir) / "03_training" / "runs" / slug
+
+
+def series_config(smoke: bool, workdir: str | Path, *, config_file: str = DEMO_CONFIG, **overrides: Any) -> TrainConfig:
+    """The series' recipe with `overrides`, in the run folder its keys name."""
+    config = training_config(smoke, config_file=config_file, **overrides)
+    return config.replace(run_dir=str(run_folder(workdir, config, smoke=smoke, config_file=config_file)))
 
 
 def ensure_trained(benchmark, smoke: bool, workdir: str | Path, *, alignment: str = "bidirectional", seed: int = 0,
-                   progress: bool = True, **overrides: Any):
-    """Train (or resume, or just reload) the series' run and return its `TrainResult`.
+                   progress: bool = True, config_file: str = DEMO_CONFIG, **overrides: Any) -> TrainResult:
+    """Train (or resume, or just reload) the series' run with `overrides` and return its `TrainResult`.
 
     A finished run returns at once: its checkpoints are read, not recomputed.
     """
-    from sbka_lite.train import train
-
-    config = training_config(smoke, run_dir=run_folder(workdir, alignment, seed), alignment=alignment, seed=seed,
-                             **overrides)
+    config = series_config(smoke, workdir, config_file=config_file, alignment=alignment, seed=seed, **overrides)
     return train(config, benchmark, progress=progress)
 
 
