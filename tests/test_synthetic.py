@@ -18,7 +18,8 @@ from sbka_lite.data.synthetic import (
     IMAGENET_NAMES, LIST_NAMES, MATERIALS, SEEN_CLASSES, SYNTHETIC_CLASSES, UNSEEN_CLASSES, draw_photo, draw_sketch,
     list_synthetic_classes, make_synthetic_benchmark, semantic_mask,
 )
-from sbka_lite.data.synthetic_shapes import Var
+from sbka_lite.data.synthetic import writer as synthetic_writer
+from sbka_lite.data.synthetic.geometry import Variation
 
 TINY = dict(image_size=32, sketches_per_class=2, test_sketches_per_class=1, photos_per_class=2,
             unseen_sketches_per_class=1, unseen_photos_per_class=2, progress=False)
@@ -60,7 +61,7 @@ def test_every_material_is_defined():
     used = set()
     for cls in SYNTHETIC_CLASSES.values():
         for s in range(5):
-            used |= {p.material for p in cls.build(Var(np.random.default_rng(s)))}
+            used |= {p.material for p in cls.build(Variation(np.random.default_rng(s)))}
     assert used <= set(MATERIALS), f"undefined materials {used - set(MATERIALS)}"
 
 
@@ -227,10 +228,10 @@ def test_empty_folder_is_filled(tmp_path):
 
 def test_interrupted_run_leaves_no_half_benchmark(tmp_path, monkeypatch):
     def crash(jobs, workers, progress):
-        syn._render_job(jobs[0])
+        synthetic_writer._render_job(jobs[0])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(syn, "_render_all", crash)
+    monkeypatch.setattr(synthetic_writer, "_render_all", crash)
     with pytest.raises(KeyboardInterrupt):
         make_synthetic_benchmark(tmp_path / "bench", classes=SUBSET, n_workers=1, **TINY)
     assert list(tmp_path.iterdir()) == []
