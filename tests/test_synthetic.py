@@ -19,7 +19,8 @@ from sbka_lite.data.synthetic import (
     list_synthetic_classes, make_synthetic_benchmark, semantic_mask,
 )
 from sbka_lite.data.synthetic import writer as synthetic_writer
-from sbka_lite.data.synthetic.geometry import Variation
+from sbka_lite.data.synthetic.geometry import Variation, ellipse, shape
+from sbka_lite.data.synthetic.registry import register_class
 
 TINY = dict(image_size=32, sketches_per_class=2, test_sketches_per_class=1, photos_per_class=2,
             unseen_sketches_per_class=1, unseen_photos_per_class=2, progress=False)
@@ -55,6 +56,49 @@ def test_catalogue_families_and_split():
     rows = list_synthetic_classes()
     assert [r["name"] for r in rows] == list(SYNTHETIC_CLASSES)
     assert all(set(r) >= {"family", "split", "role", "imagenet"} for r in rows)
+
+
+def test_roles_follow_the_families():
+    assert SYNTHETIC_CLASSES["lighthouse"].role == "unseen: new member of a seen family"  # buildings has seen members
+    assert SYNTHETIC_CLASSES["sailboat"].role == "unseen: member of an unseen family"  # no boat is seen
+    assert SYNTHETIC_CLASSES["house"].role == "seen"
+
+
+def test_registry_takes_metadata_beside_the_builder():
+    @register_class("test blob", family="test family", split="unseen", imagenet=(24,), palette={"fur": ((1, 2, 3),)})
+    def test_blob(vary):
+        """a disc
+
+        Longer notes stay out of the description."""
+        return [shape(ellipse(0, 0, vary.jitter(0.5), 0.5), "fur")]
+
+    try:
+        cls = SYNTHETIC_CLASSES["test blob"]
+        assert (cls.family, cls.split, cls.imagenet, cls.description) == ("test family", "unseen", (24,), "a disc")
+        assert cls.palette == (("fur", ((1, 2, 3),)),) and cls.build is test_blob
+        assert cls.role == "unseen: member of an unseen family"
+        assert np.asarray(draw_photo("test blob", seed=0, size=32)).std() > 0
+    finally:
+        del SYNTHETIC_CLASSES["test blob"]
+
+
+def documented(vary):
+    """a disc"""
+    return []
+
+
+@pytest.mark.parametrize("name, options, builder, match", [
+    ("house", dict(family="buildings", split="seen"), documented, "already registered"),
+    ("new", dict(family="x", split="train"), documented, "split must be one of"),
+    ("new", dict(family="x", split="seen", imagenet=(5,)), documented, r"ImageNet indices \[5\]"),
+    ("new", dict(family="x", split="seen", palette={"velvet": ((0, 0, 0),)}), documented, "unknown materials"),
+    ("new", dict(family="x", split="seen"), lambda vary: [], "docstring"),
+])
+def test_registry_rejects_bad_registrations(name, options, builder, match):
+    before = dict(SYNTHETIC_CLASSES)
+    with pytest.raises(ValueError, match=match):
+        register_class(name, **options)(builder)
+    assert SYNTHETIC_CLASSES == before
 
 
 def test_every_material_is_defined():
