@@ -1,6 +1,7 @@
 """The procedural benchmark: SAKE layout, counts, determinism, a leakage-safe split, safe (re)writes,
 the semantic mask and a visible modality gap. Everything runs on tiny images."""
 import filecmp
+import hashlib
 import importlib.util
 import json
 import os
@@ -17,7 +18,9 @@ from sbka_lite.data.synthetic import (
     IMAGENET_NAMES, LIST_NAMES, MATERIALS, SEEN_CLASSES, SYNTHETIC_CLASSES, UNSEEN_CLASSES, draw_photo, draw_sketch,
     list_synthetic_classes, make_synthetic_benchmark, semantic_mask,
 )
-from sbka_lite.data.synthetic_shapes import Var
+from sbka_lite.data.synthetic import writer as synthetic_writer
+from sbka_lite.data.synthetic.geometry import Variation, ellipse, shape
+from sbka_lite.data.synthetic.registry import register_class
 
 TINY = dict(image_size=32, sketches_per_class=2, test_sketches_per_class=1, photos_per_class=2,
             unseen_sketches_per_class=1, unseen_photos_per_class=2, progress=False)
@@ -55,11 +58,54 @@ def test_catalogue_families_and_split():
     assert all(set(r) >= {"family", "split", "role", "imagenet"} for r in rows)
 
 
+def test_roles_follow_the_families():
+    assert SYNTHETIC_CLASSES["lighthouse"].role == "unseen: new member of a seen family"  # buildings has seen members
+    assert SYNTHETIC_CLASSES["sailboat"].role == "unseen: member of an unseen family"  # no boat is seen
+    assert SYNTHETIC_CLASSES["house"].role == "seen"
+
+
+def test_registry_takes_metadata_beside_the_builder():
+    @register_class("test blob", family="test family", split="unseen", imagenet=(24,), palette={"fur": ((1, 2, 3),)})
+    def test_blob(vary):
+        """a disc
+
+        Longer notes stay out of the description."""
+        return [shape(ellipse(0, 0, vary.jitter(0.5), 0.5), "fur")]
+
+    try:
+        cls = SYNTHETIC_CLASSES["test blob"]
+        assert (cls.family, cls.split, cls.imagenet, cls.description) == ("test family", "unseen", (24,), "a disc")
+        assert cls.palette == (("fur", ((1, 2, 3),)),) and cls.build is test_blob
+        assert cls.role == "unseen: member of an unseen family"
+        assert np.asarray(draw_photo("test blob", seed=0, size=32)).std() > 0
+    finally:
+        del SYNTHETIC_CLASSES["test blob"]
+
+
+def documented(vary):
+    """a disc"""
+    return []
+
+
+@pytest.mark.parametrize("name, options, builder, match", [
+    ("house", dict(family="buildings", split="seen"), documented, "already registered"),
+    ("new", dict(family="x", split="train"), documented, "split must be one of"),
+    ("new", dict(family="x", split="seen", imagenet=(5,)), documented, r"ImageNet indices \[5\]"),
+    ("new", dict(family="x", split="seen", palette={"velvet": ((0, 0, 0),)}), documented, "unknown materials"),
+    ("new", dict(family="x", split="seen"), lambda vary: [], "docstring"),
+])
+def test_registry_rejects_bad_registrations(name, options, builder, match):
+    before = dict(SYNTHETIC_CLASSES)
+    with pytest.raises(ValueError, match=match):
+        register_class(name, **options)(builder)
+    assert SYNTHETIC_CLASSES == before
+
+
 def test_every_material_is_defined():
     used = set()
     for cls in SYNTHETIC_CLASSES.values():
         for s in range(5):
-            used |= {p.material for p in cls.build(Var(np.random.default_rng(s)))}
+            used |= {p.material for p in cls.build(Variation(np.random.default_rng(s)))}
     assert used <= set(MATERIALS), f"undefined materials {used - set(MATERIALS)}"
 
 
@@ -226,10 +272,10 @@ def test_empty_folder_is_filled(tmp_path):
 
 def test_interrupted_run_leaves_no_half_benchmark(tmp_path, monkeypatch):
     def crash(jobs, workers, progress):
-        syn._render_job(jobs[0])
+        synthetic_writer._render_job(jobs[0])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(syn, "_render_all", crash)
+    monkeypatch.setattr(synthetic_writer, "_render_all", crash)
     with pytest.raises(KeyboardInterrupt):
         make_synthetic_benchmark(tmp_path / "bench", classes=SUBSET, n_workers=1, **TINY)
     assert list(tmp_path.iterdir()) == []
@@ -284,3 +330,45 @@ def test_meta_is_json_with_sorted_keys(full_tiny):
     assert text == json.dumps(meta, indent=2, sort_keys=True) + "\n"
     assert set(meta["families"]) == {c.family for c in SYNTHETIC_CLASSES.values()}
     assert all(re.fullmatch(r"\d+", k) for m in meta["classes"].values() for k in m["imagenet"])
+
+
+# Digests of today's renderer (sha256 of the pixel array, first 16 hex digits), the first and the last class
+# of every family at seed 1 and 48 px. The renderer is deterministic, so a change here means the benchmark's
+# images changed: make such a change on purpose, bump GENERATOR_VERSION and update these digests (a Pillow or
+# numpy upgrade that changes resampling or blur shows up here too).
+RENDER_DIGESTS = [
+    ("house", "b4248c94deb962f9", "dd2fde15bd0978e9"), ("lighthouse", "6d36db6fbe8e4093", "1e0769fc984ac25f"),
+    ("car", "ab9992cc4f1008d5", "5cd81a4c4dabf2f6"), ("ambulance", "70b1c122b49dda40", "30ce3e4811578507"),
+    ("coffee mug", "f18d6ff6257ea221", "b6cec3d5bbce5e59"), ("teapot", "5472d250bc593a6f", "58bf8c0422be702e"),
+    ("pine tree", "6e1a01f2c1501495", "4193f1d27415782b"), ("mushroom", "c9b90f9d8cc500f1", "ea2b34358b5c730d"),
+    ("table lamp", "bb5ee6610c062e4e", "f54a04409ae26588"), ("lantern", "376000cdf901d1c8", "9d7176807afcfb52"),
+    ("cat", "2b9fba12a35f14e6", "0db6f21ea2b36ef8"), ("mouse (animal)", "3e917831c8e70336", "ba2afdbebb2f46e0"),
+    ("hammer", "90a0ecbfa9ee6047", "dedd5f9de10d0e73"), ("paintbrush", "13aa101726e2607b", "28757edcb206abfc"),
+    ("alarm clock", "23da619c932f77db", "88381ac87c562966"), ("stopwatch", "1be770e7755ab402", "7a241828e99183ac"),
+    ("mouse (computer)", "864f2635d128a3e1", "aa28fe788c125aae"), ("laptop", "6d8670bccad1fd0c", "c4ad8da3cbb6e662"),
+    ("sailboat", "1e698e7c8b223c21", "a58dd2b0035e8efe"), ("steamship", "eb3b1323fa7e7861", "f01c71cb2f85d488"),
+    ("acoustic guitar", "ab9d6457125bd67d", "ee83d09f135e4a91"), ("violin", "b2d53fab533b08cd", "83fc45de92af0cb1"),
+]
+# The lists, class files and meta of `full_tiny` (labels, class order, meta fields), concatenated.
+INDEX_DIGEST = "d144013fd731631d"
+
+
+def pixel_digest(image: Image.Image) -> str:
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(image)).tobytes()).hexdigest()[:16]
+
+
+def test_pinned_digests_cover_every_family():
+    families = {SYNTHETIC_CLASSES[name].family for name, _, _ in RENDER_DIGESTS}
+    assert families == {c.family for c in SYNTHETIC_CLASSES.values()}
+
+
+@pytest.mark.parametrize("name, photo_digest, sketch_digest", RENDER_DIGESTS)
+def test_renderer_output_is_pinned(name, photo_digest, sketch_digest):
+    assert pixel_digest(draw_photo(name, seed=1, size=48)) == photo_digest
+    assert pixel_digest(draw_sketch(name, seed=1, size=48)) == sketch_digest
+
+
+def test_index_files_are_pinned(full_tiny):
+    files = [*(f"zeroshot/{n}" for n in LIST_NAMES), "zeroshot/cname_cid.txt", "zeroshot/cname_cid_zero.txt", "synthetic_meta.json"]
+    digest = hashlib.sha256(b"".join((full_tiny / rel).read_bytes() for rel in files)).hexdigest()[:16]
+    assert digest == INDEX_DIGEST
