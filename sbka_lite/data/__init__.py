@@ -3,7 +3,7 @@
 ``open_benchmark(root, name)`` reads any of the public benchmarks (or the synthetic one) into a
 `Benchmark`; ``make_synthetic_benchmark`` writes the synthetic one in the same layout.
 """
-from sbka_lite.data.errors import DatasetError, ImageReadError
+from sbka_lite.data.errors import DatasetError, DatasetWarning, ImageReadError, LeakageError
 from sbka_lite.data.layout import (
     BENCHMARKS,
     Benchmark,
@@ -16,7 +16,7 @@ from sbka_lite.data.layout import (
 
 _SYNTHETIC = ("make_synthetic_benchmark", "draw_sketch", "draw_photo")
 
-__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "DatasetError", "ImageReadError",
+__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "DatasetError", "DatasetWarning", "ImageReadError", "LeakageError",
            "compare_with_official", "dataset_dir", "open_benchmark", "verify_images", *_SYNTHETIC]
 
 
