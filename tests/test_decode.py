@@ -10,6 +10,7 @@ from sbka_lite.data.errors import ImageReadError
 def _sketch_array() -> np.ndarray:
     ink = np.full((32, 32), 255, dtype=np.uint8)
     ink[8:24, 15:17] = 0  # a black stroke on white
+    ink[4:6, 4:28] = 90  # and a grey one: clipping a 16-bit value (90 * 257) to 8 bits would make it white
     return ink
 
 
