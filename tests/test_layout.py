@@ -342,12 +342,13 @@ def test_a_repeated_path_with_another_label_is_still_refused(tmp_path):
 
 def test_an_image_link_leading_outside_the_root_is_refused_with_list_and_line(sketchy, tmp_path):
     # Issue 12 case 8: the same rule as for '..' and absolute list paths, applied to resolved links.
-    outside = tmp_path / "elsewhere" / "secret.png"
-    write_image(outside)
     rel = sketchy.lists[("zero", "photo")][1][0]
-    (sketchy.root / rel).unlink()
-    (sketchy.root / rel).symlink_to(outside)
-    for check_files in (True, "drop"):
+    # a sibling whose name starts with the root's ("Sketchy-extra" beside "Sketchy") is outside too
+    for check_files, outside in ((True, tmp_path / "elsewhere" / "secret.png"),
+                                 ("drop", sketchy.root.with_name(sketchy.root.name + "-extra") / "x.png")):
+        write_image(outside)
+        (sketchy.root / rel).unlink()
+        (sketchy.root / rel).symlink_to(outside)
         with pytest.raises(DatasetError) as err:
             open_benchmark(sketchy.root, "sketchy", check_files=check_files)
         message = str(err.value)
