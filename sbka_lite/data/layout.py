@@ -78,14 +78,21 @@ def open_benchmark(root: str | os.PathLike, name: Union[str, BenchmarkSpec], *,
             `BenchmarkSpec`; ``zero_folder``/``sketch_list``/``photo_list`` override its fields
             (a custom dataset in the same layout).
         check_files: ``True`` fails when listed images are missing (one directory listing per
-            folder, nothing is decoded); ``"drop"`` drops them with a warning; ``False`` skips.
+            folder, nothing is decoded); ``"drop"`` drops them with a warning; ``False`` skips
+            every check on disk. Either of the first two refuses an image whose link or folder
+            resolves outside the dataset root.
         val_fraction, seed: for benchmarks without ``test`` lists (QuickDraw), the share of each
             seen class's train sketches held out as ``test``, drawn reproducibly from ``seed``.
 
     Raises:
         DatasetError: the root or zero folder is missing or holds no lists; a list line is
-            malformed or unsafe; classes or images leak between seen and zero splits; listed
-            files are missing (with ``check_files=True``); the mask is malformed.
+            malformed or unsafe, or a listed image links outside the root; classes or images
+            leak between seen and zero splits (`LeakageError`); listed files are missing (with
+            ``check_files=True``); the mask is malformed.
+
+    Warns:
+        DatasetWarning: a list repeats a line (dropped, counted in ``counts()``), files were
+            dropped, the mask does not cover the classes, or train and test lists overlap.
     """
     spec = get_spec(name, zero_folder=zero_folder, sketch_list=sketch_list, photo_list=photo_list)
     dataset_root = _resolve_root(root, spec)
