@@ -10,13 +10,15 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fakes import make_quickdraw, make_sketchy, make_tuberlin
 from sbka_lite.data import DatasetError, open_benchmark
-from sbka_lite.data import download
+from sbka_lite.data import archives, download
 from sbka_lite.data.download import (
     MARKER,
+    DamagedArchiveError,
     DownloadError,
     UnsafeArchiveError,
     fetch,
@@ -93,7 +95,7 @@ def test_safe_extract_unpacks_and_marks_completion(tmp_path, kind, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("extracted twice")
 
-    monkeypatch.setattr(download, "_extract_members", boom)
+    monkeypatch.setattr(archives, "_extract_members", boom)
     assert safe_extract(archive, dest, progress=False) == dest  # finished before: nothing to do
 
 
@@ -144,11 +146,11 @@ def test_a_half_extraction_is_detected_and_redone(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # the user pressed Ctrl-C mid-way
         return real_copy(source, sink, *args)
 
-    monkeypatch.setattr(download.shutil, "copyfileobj", interrupted)
+    monkeypatch.setattr(archives.shutil, "copyfileobj", interrupted)
     with pytest.raises(KeyboardInterrupt):
         safe_extract(archive, dest, progress=False)
     assert not dest.exists() and not is_extracted(dest)
-    monkeypatch.setattr(download.shutil, "copyfileobj", real_copy)
+    monkeypatch.setattr(archives.shutil, "copyfileobj", real_copy)
 
     (tmp_path / ".out.partial" / "junk").mkdir(parents=True)  # a leftover from a killed process
     safe_extract(archive, dest, progress=False)
@@ -297,3 +299,69 @@ def test_scripts_refuse_unsafe_or_wrong_archives(tmp_path, capsys):
     assert script.main(["--root", str(tmp_path / "data"), "--archive", str(good)]) == 1
     out = capsys.readouterr().out
     assert "held out from train" in out and "zero/sketch" in out
+
+
+# ----------------------------------------------------------------------------- damaged archives
+
+def _payload() -> dict[str, bytes]:
+    # Incompressible bytes, so a cut or a zeroed run lands inside member data, as in a real download.
+    return {"data/a.bin": np.random.default_rng(0).bytes(120_000), "data/b.txt": b"beta" * 500}
+
+
+def _damage(archive: Path, how: str) -> Path:
+    raw = archive.read_bytes()
+    middle = len(raw) // 2
+    damaged = raw[:middle] if how == "truncated" else raw[:middle] + bytes(64) + raw[middle + 64:]
+    out = archive.with_name(f"{how}-{archive.name}")
+    out.write_bytes(damaged)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "tar.bz2", "tar.xz"])
+@pytest.mark.parametrize("how", ["truncated", "corrupt"])
+def test_a_damaged_archive_is_named_as_damaged(tmp_path, kind, how):
+    good = tmp_path / f"good.{kind}"
+    make_zip(good, _payload()) if kind == "zip" else make_tar(good, _payload(), mode="w:" + kind.split(".")[1])
+    archive = _damage(good, how)
+    dest = tmp_path / "out"
+    with pytest.raises(DamagedArchiveError) as err:
+        safe_extract(archive, dest, progress=False)
+    message = str(err.value)
+    assert archive.name in message and "is damaged" in message and "neither a zip nor a tar" not in message
+    assert err.value.path == archive and f"Delete {archive}" in message
+    assert not dest.exists() and not list(tmp_path.glob(".*partial"))  # nothing half-extracted is left
+    assert safe_extract(good, tmp_path / "fine", progress=False) and (tmp_path / "fine" / "data" / "b.txt").is_file()
+
+
+def test_a_web_page_saved_as_an_archive_is_called_one(tmp_path):
+    page = tmp_path / "dataset.zip"
+    page.write_text("<!DOCTYPE html><html><body>Google Drive can't scan this file for viruses</body></html>")
+    with pytest.raises(DatasetError, match="neither a zip nor a tar") as err:
+        safe_extract(page, tmp_path / "out", progress=False)
+    assert "web page" in str(err.value) and not isinstance(err.value, DamagedArchiveError)
+
+
+def test_scripts_exit_3_on_a_damaged_archive_with_refetch_steps(tmp_path, capsys, monkeypatch):
+    staging = tmp_path / "staging"
+    make_tuberlin(staging / "TUBerlin")
+    (staging / "TUBerlin" / "bulk.bin").write_bytes(_payload()["data/a.bin"] * 3)  # most bytes: the damage lands here
+    good = archive_tree(staging, tmp_path / "dataset.zip")
+    script = load_script("get_tuberlin")
+    data = tmp_path / "data"
+    for how in ("truncated", "corrupt"):
+        archive = _damage(good, how)
+        assert script.main(["--root", str(data), "--archive", str(archive)]) == 3
+        err = capsys.readouterr().err
+        assert f"{archive.name} is damaged" in err and "Traceback" not in err
+        assert "Download it again" in err and "--archive" in err
+        assert not (data / "TUBerlin").exists()
+
+    # downloaded (trust on first use): the recorded hash is the damaged file's, so both must go
+    cut = _damage(good, "truncated")
+    mirror = download.Source(key="sake", title="test mirror", url=cut.as_uri(), documented_at="nowhere",
+                             filename="dataset.zip")
+    monkeypatch.setattr(script, "SOURCES", [mirror, download.SBKA_BUNDLE])
+    assert script.main(["--root", str(data)]) == 3
+    err = capsys.readouterr().err
+    cached = data.resolve() / "downloads" / "dataset.zip"
+    assert f"rm {cached} {cached}.sha256" in err and "get_tuberlin.py --root" in err

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -16,7 +17,9 @@ from sbka_lite.data import (
     Benchmark,
     BenchmarkSpec,
     DatasetError,
+    DatasetWarning,
     ImageReadError,
+    LeakageError,
     compare_with_official,
     dataset_dir,
     open_benchmark,
@@ -310,3 +313,74 @@ def test_image_read_error_keeps_its_path():
         import sbka_lite.data as data
         with pytest.raises(AttributeError):
             data.no_such_thing  # noqa: B018
+
+
+def test_duplicate_lines_are_dropped_with_a_warning_naming_list_and_lines(sketchy):
+    # Issue 12 case 3: one zero-photo line repeated 5 times turned 8 photos into 13 gallery items.
+    clean = open_benchmark(sketchy.root, "sketchy").items("zero", "photo")
+    rows = sketchy.lists[("zero", "photo")]
+    first = rows[2][0]
+    write_list(sketchy.list_path("zero", "photo"), rows + [rows[2]] * 4 + [("./" + first, rows[2][1])])
+    with pytest.warns(DatasetWarning) as caught:
+        bench = open_benchmark(sketchy.root, "sketchy")
+    message = " ".join(str(w.message) for w in caught if issubclass(w.category, DatasetWarning))
+    assert "all_photo_filelist_zero.txt: 5 duplicate line(s) dropped" in message
+    assert f"line {len(rows) + 1} repeats line 3" in message and f"line {len(rows) + 5} repeats line 3" in message
+    assert bench.items("zero", "photo") == clean  # the same gallery, in the same order, as without them
+    assert bench.counts().loc[("zero", "photo"), "duplicate lines"] == 5
+    assert bench.counts().loc[("zero", "sketch"), "duplicate lines"] == 0
+    assert bench.duplicate_lines == {("zero", "photo"): [(len(rows) + k, 3) for k in range(1, 6)]}
+    assert "5 duplicate list lines were dropped" in repr(bench)
+
+
+def test_a_repeated_path_with_another_label_is_still_refused(tmp_path):
+    lst = tmp_path / "x_filelist_train.txt"
+    write_list(lst, [("a/cat/1.png", 0), ("a/dog/2.png", 1), ("a/cat/1.png", 1)])
+    with pytest.raises(DatasetError, match=r"line 3: label 1 names class folder 'cat' here but 'dog'"):
+        read_filelist(lst)
+
+
+def test_an_image_link_leading_outside_the_root_is_refused_with_list_and_line(sketchy, tmp_path):
+    # Issue 12 case 8: the same rule as for '..' and absolute list paths, applied to resolved links.
+    rel = sketchy.lists[("zero", "photo")][1][0]
+    # a sibling whose name starts with the root's ("Sketchy-extra" beside "Sketchy") is outside too
+    for check_files, outside in ((True, tmp_path / "elsewhere" / "secret.png"),
+                                 ("drop", sketchy.root.with_name(sketchy.root.name + "-extra") / "x.png")):
+        write_image(outside)
+        (sketchy.root / rel).unlink()
+        (sketchy.root / rel).symlink_to(outside)
+        with pytest.raises(DatasetError) as err:
+            open_benchmark(sketchy.root, "sketchy", check_files=check_files)
+        message = str(err.value)
+        assert f"all_photo_filelist_zero.txt, line 2: {rel!r} is a symbolic link" in message
+        assert str(outside.resolve()) in message and "outside the dataset root" in message
+
+    # a linked folder counts the same; a link that stays inside the root is fine
+    (sketchy.root / rel).unlink()
+    (sketchy.root / rel).symlink_to(sketchy.root / sketchy.lists[("zero", "photo")][0][0])
+    assert open_benchmark(sketchy.root, "sketchy").items("zero", "photo")
+    cls_dir = (sketchy.root / sketchy.lists[("train", "sketch")][0][0]).parent  # pig: train and test sketches
+    shutil.move(str(cls_dir), str(tmp_path / "moved"))
+    cls_dir.symlink_to(tmp_path / "moved", target_is_directory=True)
+    with pytest.raises(DatasetError, match="sketch_tx_000000000000_ready_filelist_train.txt, line 1: .*linked folder"):
+        open_benchmark(sketchy.root, "sketchy")
+
+
+def test_a_linked_dataset_root_is_allowed(sketchy, tmp_path):
+    link = tmp_path / "data_link"
+    link.symlink_to(sketchy.root, target_is_directory=True)
+    bench = open_benchmark(link, "sketchy")
+    assert bench.root == sketchy.root.resolve() and bench.items("zero", "photo")
+
+
+def test_leakage_overlap_is_the_guards_own_count(sketchy):
+    bench = open_benchmark(sketchy.root, "sketchy")
+    assert bench.leakage_overlap() == {"images": 0, "classes": 0}
+    zero = sketchy.lists[("zero", "sketch")]
+    leaked = [(zero[0][0], 3), (zero[1][0], 3)]  # two images of one unseen class, a fresh train label
+    write_list(sketchy.list_path("train", "sketch"), sketchy.lists[("train", "sketch")] + leaked)
+    with pytest.raises(LeakageError) as err:
+        open_benchmark(sketchy.root, "sketchy")
+    assert err.value.report.counts() == {"images": 2, "classes": 1}
+    assert err.value.report.classes == (Path(zero[0][0]).parent.name,)
+    assert isinstance(err.value, DatasetError)

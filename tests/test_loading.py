@@ -4,6 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
+from fakes import make_sketchy
+from sbka_lite.data import open_benchmark
 from sbka_lite.data.errors import ImageReadError
 from sbka_lite.data.loading import (
     PHOTO,
@@ -208,3 +210,26 @@ def test_image_list_dataset_reports_errors_instead_of_raising_in_workers(tmp_pat
     assert tensor.shape == (3, 16, 16) and index == 0 and error == ""
     tensor, index, error = dataset[1]
     assert index == 1 and error and tensor.shape == (3, 16, 16)
+
+
+def test_a_16_bit_sketch_listed_in_a_benchmark_trains_like_its_8_bit_twin(tmp_path):
+    # Issue 12 case 2: a 16-bit greyscale PNG decoded by a plain convert("RGB") was all white.
+    # Through the real reader (the SAKE-layout fake), not the trainer's stand-in benchmark.
+    fake = make_sketchy(tmp_path / "Sketchy")
+    ink = np.full((40, 40), 255, dtype=np.uint8)
+    ink[6:34, 18:22] = 0
+    ink[18:22, 6:34] = 90  # a grey stroke too: the scaling must keep intermediate values
+    eight_bit, sixteen_bit = (fake.root / rel for rel, _ in fake.lists[("train", "sketch")][:2])
+    Image.fromarray(ink, mode="L").save(eight_bit)
+    Image.fromarray(ink.astype(np.uint16) * 257).save(sixteen_bit)
+    assert Image.open(sixteen_bit).mode.startswith("I") and Image.open(eight_bit).mode == "L"
+
+    bench = open_benchmark(fake.root, "sketchy")
+    sketches = bench.items("train", "sketch")
+    assert [path for path, _ in sketches[:2]] == [str(eight_bit.resolve()), str(sixteen_bit.resolve())]
+    dataset = MixedSketchPhotoDataset(sketches, bench.items("train", "photo"), bench.seen_classes,
+                                      ImageTransform(32, *HALF, augment=True))
+    twin, sixteen = (dataset[(SKETCH, index, 1234)] for index in (0, 1))
+    assert twin["error"] == sixteen["error"] == ""
+    torch.testing.assert_close(sixteen["image"], twin["image"], rtol=0, atol=0)
+    assert sixteen["image"].min() < -0.9 and (sixteen["image"] < 0.5).float().mean() > 0.05  # ink, not a white page

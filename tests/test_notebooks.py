@@ -23,9 +23,24 @@ def _unit(x):
 def check_01(r):
     assert r["n_seen"] + r["n_unseen"] == r["n_classes"] >= 40
     assert 0.15 <= r["n_unseen"] / r["n_classes"] <= 0.3
-    assert r["leakage_overlap"] == {"images": 0, "classes": 0} and r["leaky_copy_rejected"] is True
-    assert r["corrupt_images"] == 0 and r["checked_images"] > 0
-    assert r["counts"]["zero"]["sketch"] > 0 and r["counts"]["zero"]["photo"] > 0
+    # the guard's own count: nothing shared; the leaky copy is refused for exactly its one leaked image and class
+    assert r["leakage_overlap"] == {"images": 0, "classes": 0}
+    assert r["leaky_copy_rejected"] is True and r["leaky_copy_overlap"] == {"images": 1, "classes": 1}
+    # every line of a list is one image: the counts are the lists' line counts, nothing dropped
+    assert r["dropped"] == {"duplicate lines": 0, "missing files": 0}
+    listed = {f"{split}/{modality}": n for split, row in r["counts"].items() for modality, n in row.items() if n}
+    assert listed == r["list_lines"] and "test/photo" not in r["list_lines"]  # no photo test list
+    # seen classes in train and test, the unseen ones in both zero lists; the roles partition the unseen classes
+    classes = r["classes_per_list"]
+    assert classes["train"]["sketch"] == classes["train"]["photo"] == r["n_seen"] >= classes["test"]["sketch"] > 0
+    assert classes["zero"]["sketch"] == classes["zero"]["photo"] == r["n_unseen"]
+    # as the prose says: some unseen classes extend a seen family, others come from families never seen
+    assert sum(r["unseen_roles"].values()) == r["n_unseen"]
+    assert all(r["unseen_roles"].get(f"unseen: {role}", 0) > 0 for role in ("new member of a seen family",
+                                                                              "member of an unseen family"))
+    # smoke mode decodes every listed image, the demo an evenly spread 600
+    total = sum(r["list_lines"].values())
+    assert r["corrupt_images"] == 0 and r["checked_images"] == (total if r["smoke"] else min(600, total))
     assert r["generation_seconds"] >= 0
 
 

@@ -2,8 +2,13 @@
 
 ``open_benchmark(root, name)`` reads any of the public benchmarks (or the synthetic one) into a
 `Benchmark`; ``make_synthetic_benchmark`` writes the synthetic one in the same layout.
+
+Modules, in the order data flows: ``specs`` (the benchmarks' tables), ``lists`` (one file list,
+path safety), ``mask`` (the semantic mask), ``benchmark`` (`Benchmark`, the leakage guard),
+``layout`` (`open_benchmark`); ``decode`` (the one image decoder), ``loading`` (transforms and
+mixed batches); ``archives`` (safe extraction) and ``download`` (fetching, the data scripts' CLI).
 """
-from sbka_lite.data.errors import DatasetError, ImageReadError
+from sbka_lite.data.errors import DatasetError, DatasetWarning, ImageReadError, LeakageError
 from sbka_lite.data.layout import (
     BENCHMARKS,
     Benchmark,
@@ -16,7 +21,7 @@ from sbka_lite.data.layout import (
 
 _SYNTHETIC = ("make_synthetic_benchmark", "draw_sketch", "draw_photo")
 
-__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "DatasetError", "ImageReadError",
+__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkSpec", "DatasetError", "DatasetWarning", "ImageReadError", "LeakageError",
            "compare_with_official", "dataset_dir", "open_benchmark", "verify_images", *_SYNTHETIC]
 
 

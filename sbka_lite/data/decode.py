@@ -6,6 +6,11 @@
 * High bit-depth greyscale (16-bit PNG: PIL modes ``I;16*`` and ``I``; float ``F``) is scaled
   by its value range to 8 bits. A plain ``convert("RGB")`` clips it, which turns a 16-bit
   sketch white.
+* A file's EXIF orientation is applied (a phone photo stored sideways is decoded upright), so
+  search shows and embeds what the camera saw. The public code bases ignore it; their resized
+  benchmark photos are not expected to carry one, but one that does is decoded upright here.
+* Everything else (``1``, ``L``, ``P``, ``CMYK`` JPEGs, ``YCbCr``, 16-bit RGB PNGs, which PIL
+  reads as 8-bit RGB) goes through PIL's own conversion.
 * A file that cannot be decoded raises `ImageReadError` naming the path; so does one larger
   than ``max_pixels`` (the caller decides whether that is skipped or fatal).
 """
@@ -15,16 +20,17 @@ import os
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .errors import ImageReadError
 
 WHITE = (255, 255, 255)
+_ORIENTATION = 0x0112  # the EXIF tag a camera sets when it stores a photo sideways
 _HIGH_DEPTH = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535}
 
 
-def _to_8bit(image: Image.Image) -> tuple[Image.Image, float]:
-    """Greyscale of more than 8 bits -> ``L`` scaled by the mode's value range (and that range)."""
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """Greyscale of more than 8 bits -> ``L`` scaled by the mode's value range."""
     values = np.asarray(image, dtype=np.float64)
     if image.mode in _HIGH_DEPTH:
         top = _HIGH_DEPTH[image.mode]
@@ -34,21 +40,31 @@ def _to_8bit(image: Image.Image) -> tuple[Image.Image, float]:
         peak = float(values.max()) if values.size else 0.0
         top = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
     scaled = np.clip(np.nan_to_num(values) * (255.0 / top), 0, 255).round().astype(np.uint8)
-    return Image.fromarray(scaled, mode="L"), top
+    return Image.fromarray(scaled, mode="L")
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, WHITE + (255,)), rgba).convert("RGB")
+
+
+def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
+    grey = _to_8bit(image)
+    transparency = image.info.get("transparency")
+    if not isinstance(transparency, (int, float)):
+        return grey.convert("RGB")
+    # Compared at full depth: after scaling to 8 bits, near-by greys would match the transparent one too.
+    alpha = np.where(np.asarray(image) == transparency, 0, 255).astype(np.uint8)
+    return _on_white(Image.merge("LA", (grey, Image.fromarray(alpha, mode="L"))))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """An RGB copy of `image`: high bit-depth scaled to 8 bits, transparency laid on white."""
     if image.mode in _HIGH_DEPTH or image.mode in ("I", "F"):
-        transparency = image.info.get("transparency")
-        image, top = _to_8bit(image)
-        if isinstance(transparency, (int, float)):  # a transparent 16-bit grey stays transparent
-            image.info["transparency"] = int(round(min(max(transparency, 0), top) * 255.0 / top))
+        return _high_depth_to_rgb(image)
     if image.mode == "P" or "transparency" in image.info or image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, WHITE + (255,))
-        return Image.alpha_composite(paper, rgba).convert("RGB")
-    return image.convert("RGB")
+        return _on_white(image)
+    return image.convert("RGB")  # L, 1, RGB, CMYK (PIL undoes Adobe's inverted CMYK), YCbCr, ...
 
 
 def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> Image.Image:
@@ -74,7 +90,8 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> I
                         raise ImageReadError(path, f"too large: {handle.width}x{handle.height} pixels "
                                                    f"(more than {max_pixels:,})")
                 handle.load()
-                return to_rgb(handle)
+                upright = ImageOps.exif_transpose(handle) if handle.getexif().get(_ORIENTATION, 1) != 1 else handle
+                return to_rgb(upright)
     except ImageReadError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:

@@ -1,13 +1,10 @@
-"""Fetch, verify and safely unpack the public benchmarks; the machinery behind ``data_scripts/``.
+"""Fetch and verify the public benchmarks; the command line behind ``data_scripts/``.
 
 - `fetch` downloads with pooch into a cache folder. A complete file whose SHA-256 matches is
   never downloaded again, and a failed download leaves no half file behind (pooch writes to a
   temporary name first). Where nobody publishes a hash, the first download's hash is recorded
   beside the file and later runs verify against it (trust on first use, announced loudly).
-- `safe_extract` unpacks zip and tar(.gz/.bz2/.xz) archives, refusing absolute paths, ``..``
-  components, special files and links that lead outside the destination. It extracts into a
-  hidden ``.partial`` folder and renames it into place only when everything worked, with a
-  marker file inside, so an interrupted extraction is never mistaken for a finished one.
+- Safe extraction lives in ``archives.py`` (`safe_extract`, re-exported here).
 - `run_script` is the shared command line of the per-benchmark scripts: obtain the archive
   (download or ``--archive``), extract, move the dataset under the data root, then open it
   with `open_benchmark` and compare its sizes with the official ones.
@@ -16,44 +13,34 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import posixpath
-import re
 import shutil
-import stat
 import sys
-import tarfile
-import time
 import urllib.parse
 import urllib.request
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from sbka_lite.data.errors import DatasetError
-from sbka_lite.data.layout import (
-    MODALITIES,
-    SPLITS,
-    BenchmarkSpec,
-    compare_with_official,
-    get_spec,
-    open_benchmark,
-)
+import pooch
+from tqdm.auto import tqdm
 
-MARKER = ".sbka_extracted.json"
-_DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
+from sbka_lite.data.archives import MARKER, DamagedArchiveError, UnsafeArchiveError, is_extracted, safe_extract
+from sbka_lite.data.errors import DatasetError
+from sbka_lite.data.layout import compare_with_official, open_benchmark
+from sbka_lite.data.specs import MODALITIES, SPLITS, BenchmarkSpec, get_spec
+from sbka_lite.paths import default_data_root
+
+__all__ = ["MARKER", "SAKE_DATASET", "SBKA_BUNDLE", "DamagedArchiveError", "DownloadError", "Source",
+           "UnsafeArchiveError", "fetch", "find_dataset_dirs", "has_lists", "is_extracted", "manual_steps",
+           "refetch_steps", "run_script", "safe_extract", "sha256_of"]
+
 _BROWSER_ONLY = ("drive.google.com", "docs.google.com", "pan.baidu.com")
 
 
 class DownloadError(RuntimeError):
     """A download could not be made or did not verify; the message says what to do."""
-
-
-class UnsafeArchiveError(DatasetError):
-    """An archive member would land outside the destination (or is a device file)."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +81,6 @@ SBKA_BUNDLE = Source(
 
 def sha256_of(path: str | os.PathLike, *, progress: bool = True) -> str:
     """Hex SHA-256 of a file, streamed (with a progress bar for large files)."""
-    from tqdm.auto import tqdm
-
     path = Path(path)
     digest = hashlib.sha256()
     size = path.stat().st_size
@@ -139,8 +124,6 @@ def fetch(url: str, sha256: str | None, dest_dir: str | os.PathLike, *, progress
         DownloadError: the URL needs a browser, the download failed (network, timeout), or the
             file does not match the expected hash.
     """
-    import pooch
-
     host = urllib.parse.urlparse(url).netloc
     if any(host.endswith(domain) for domain in _BROWSER_ONLY):
         raise DownloadError(f"{url} needs a browser (the host asks for a confirmation page); "
@@ -175,178 +158,6 @@ def fetch(url: str, sha256: str | None, dest_dir: str | os.PathLike, *, progress
               f"  {digest}\nIt is recorded in {sidecar}; later runs verify against it. Once you trust "
               f"it, pin it with --sha256 {digest}")
     return Path(path)
-
-
-# ----------------------------------------------------------------------------- safe extraction
-
-@dataclass
-class _Member:
-    name: str  # normalised, '/'-separated, relative
-    kind: str  # file, dir, symlink, hardlink
-    target: str
-    handle: object
-
-
-def _name_problem(name: str) -> str | None:
-    if not name or "\x00" in name:
-        return "has an empty or invalid name"
-    if name.startswith(("/", "\\")) or _DRIVE_LETTER.match(name):
-        return "is an absolute path"
-    if ".." in re.split(r"[\\/]", name):
-        return "contains a '..' component"
-    return None
-
-
-def _escapes(relative_to: str, target: str) -> bool:
-    resolved = posixpath.normpath(posixpath.join(relative_to, target))
-    return resolved == ".." or resolved.startswith("../") or resolved.startswith("/")
-
-
-def _zip_members(archive: zipfile.ZipFile) -> list[_Member]:
-    members = []
-    for info in archive.infolist():
-        if stat.S_ISLNK(info.external_attr >> 16):
-            members.append(_Member(info.filename, "symlink", archive.read(info).decode("utf-8", "replace"), info))
-        else:
-            members.append(_Member(info.filename, "dir" if info.is_dir() else "file", "", info))
-    return members
-
-
-def _tar_members(archive: tarfile.TarFile) -> list[_Member]:
-    members = []
-    for info in archive.getmembers():
-        if info.issym():
-            kind = "symlink"
-        elif info.islnk():
-            kind = "hardlink"
-        elif info.isdir():
-            kind = "dir"
-        elif info.isfile():
-            kind = "file"
-        else:
-            kind = "special"
-        members.append(_Member(info.name, kind, info.linkname, info))
-    return members
-
-
-def _validate(members: list[_Member], archive: Path) -> list[_Member]:
-    """Refuse the whole archive if any member could write outside the destination."""
-    def refuse(member: _Member, why: str) -> UnsafeArchiveError:
-        return UnsafeArchiveError(f"{archive.name}: member {member.name!r} {why}; refusing to extract "
-                                  "anything from this archive (it may be malicious or corrupt)")
-
-    for member in members:
-        problem = _name_problem(member.name)
-        if problem:
-            raise refuse(member, problem)
-        member.name = posixpath.normpath(member.name.replace("\\", "/")).lstrip("/")
-        if member.kind == "special":
-            raise refuse(member, "is a device file, FIFO or other special file")
-        if member.kind in ("symlink", "hardlink"):
-            target = member.target.replace("\\", "/")
-            if not target or target.startswith("/") or _DRIVE_LETTER.match(target):
-                raise refuse(member, f"is a link to the absolute path {member.target!r}")
-            base = posixpath.dirname(member.name) if member.kind == "symlink" else ""
-            if _escapes(base, target):
-                raise refuse(member, f"is a link to {member.target!r}, outside the destination")
-    links = {member.name for member in members if member.kind == "symlink"}
-    for member in members:
-        parts = member.name.split("/")
-        for depth in range(1, len(parts)):
-            if "/".join(parts[:depth]) in links:
-                raise refuse(member, f"lies under the symlink {'/'.join(parts[:depth])!r}")
-    return [member for member in members if member.name != "."]
-
-
-def _check_links_inside(root: Path, archive: Path) -> None:
-    """After extraction: every symlink must resolve inside ``root`` (catches chains of links
-    that each look harmless on their own)."""
-    real_root = os.path.realpath(root)
-    for folder, dirnames, filenames in os.walk(root):
-        for entry in dirnames + filenames:
-            path = os.path.join(folder, entry)
-            if os.path.islink(path):
-                real = os.path.realpath(path)
-                if real != real_root and not real.startswith(real_root + os.sep):
-                    raise UnsafeArchiveError(f"{archive.name}: member {os.path.relpath(path, root)!r} is a symlink "
-                                             f"resolving to {real}, outside the destination; refusing the archive")
-
-
-def _extract_members(archive_path: Path, partial: Path, progress: bool) -> tuple[int, bool]:
-    """Extract into ``partial``; returns (member count, whether any link was made)."""
-    from tqdm.auto import tqdm
-
-    if zipfile.is_zipfile(archive_path):
-        with zipfile.ZipFile(archive_path) as archive:
-            members = _validate(_zip_members(archive), archive_path)
-            for member in tqdm(members, desc=f"extracting {archive_path.name}", disable=not progress):
-                out = partial / member.name
-                if member.kind == "dir":
-                    out.mkdir(parents=True, exist_ok=True)
-                elif member.kind == "file":
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    with archive.open(member.handle) as source, open(out, "wb") as sink:
-                        shutil.copyfileobj(source, sink, 2**20)
-            for member in members:  # links last, so no file is ever written through one
-                if member.kind == "symlink":
-                    (partial / member.name).parent.mkdir(parents=True, exist_ok=True)
-                    os.symlink(member.target, partial / member.name)
-            return len(members), any(member.kind == "symlink" for member in members)
-    if tarfile.is_tarfile(archive_path):
-        with tarfile.open(archive_path, "r:*") as archive:
-            members = _validate(_tar_members(archive), archive_path)
-            ordered = ([m for m in members if m.kind in ("dir", "file")] +
-                       [m for m in members if m.kind in ("symlink", "hardlink")])
-            for member in tqdm(ordered, desc=f"extracting {archive_path.name}", disable=not progress):
-                member.handle.name = member.name
-                try:  # the 'data' filter re-checks every member: a second, independent guard
-                    archive.extract(member.handle, partial, filter="data")
-                except tarfile.FilterError as err:
-                    raise UnsafeArchiveError(f"{archive_path.name}: member {member.name!r} refused: {err}") from err
-            return len(ordered), any(member.kind in ("symlink", "hardlink") for member in members)
-    raise DatasetError(f"{archive_path} is neither a zip nor a tar archive (tar, tar.gz, tar.bz2, tar.xz). "
-                       "Unpack other formats (7z, rar) by hand and point the script's --root at the result.")
-
-
-def is_extracted(dest: str | os.PathLike) -> bool:
-    """True when ``dest`` holds a finished `safe_extract` (its marker file exists)."""
-    return (Path(dest) / MARKER).is_file()
-
-
-def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike, *, progress: bool = True) -> Path:
-    """Extract a zip or tar archive into ``dest`` safely and atomically; returns ``dest``.
-
-    Every member is checked before anything is written: absolute paths, ``..`` components,
-    device files and links that point outside ``dest`` make the whole archive fail with
-    `UnsafeArchiveError` naming the member. Extraction goes to a hidden sibling folder that is
-    renamed to ``dest`` only at the end, with a marker file inside; a ``dest`` that already
-    has the marker is returned as is (nothing is extracted twice).
-    """
-    archive = Path(archive).expanduser()
-    dest = Path(dest).expanduser()
-    if not archive.is_file():
-        raise FileNotFoundError(f"archive {archive} does not exist")
-    if is_extracted(dest):
-        return dest
-    if dest.exists():
-        raise DatasetError(f"{dest} exists but has no completion marker {MARKER}: an earlier extraction was "
-                           "interrupted, or the folder holds something else. Delete it and re-run.")
-    partial = dest.with_name(f".{dest.name}.partial")
-    if partial.exists():  # our own leftover from an interrupted run
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    try:
-        count, has_links = _extract_members(archive, partial, progress)
-        if has_links:
-            _check_links_inside(partial, archive)
-        (partial / MARKER).write_text(json.dumps({
-            "archive": archive.name, "bytes": archive.stat().st_size, "members": count,
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    os.replace(partial, dest)
-    return dest
 
 
 # ----------------------------------------------------------------------------- the scripts' CLI
@@ -384,6 +195,19 @@ def manual_steps(source: Source, script: str, root: Path, others: Sequence[Sourc
         lines.append("  Other sources this script knows (--source):")
         lines += [f"    {other.key}: {other.title}\n        {other.url}" for other in others]
     return "\n".join(lines)
+
+
+def refetch_steps(archive: Path, supplied: bool, source: Source, script: str, root: Path,
+                  sources: Sequence[Source]) -> str:
+    """How to replace a damaged archive: by hand for one passed with --archive, else by
+    deleting the cached download and its recorded hash (which is the damaged file's)."""
+    if supplied or source.needs_browser:
+        return (f"Download it again (the copy at {archive} is damaged), then re-run with --archive.\n"
+                + manual_steps(source, script, root, sources))
+    sidecar = archive.with_name(archive.name + ".sha256")
+    return (f"To fetch it again, delete the cached download and the hash recorded from it, then re-run:\n"
+            f"  rm {archive} {sidecar}\n  python {script} --root {root}\n"
+            f"or get it by hand:\n" + manual_steps(source, script, root, sources))
 
 
 def _obtain_archive(args: argparse.Namespace, source: Source, root: Path) -> Path:
@@ -456,8 +280,6 @@ def run_script(argv: Sequence[str] | None, *, benchmarks: Sequence[str], sources
     """Command line shared by ``data_scripts/get_*.py``. Exit status: 0 installed and matching
     the official sizes; 1 installed but incomplete or different; 2 nothing to install (download
     impossible: manual steps printed); 3 the archive is unsafe or unusable."""
-    from sbka_lite.paths import default_data_root
-
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=None,
@@ -483,6 +305,10 @@ def run_script(argv: Sequence[str] | None, *, benchmarks: Sequence[str], sources
         return 2
     try:
         extracted = safe_extract(archive, root / "_extracted" / archive.name.split(".")[0])
+    except DamagedArchiveError as err:
+        print(f"ERROR: {err}\n\n{refetch_steps(archive, args.archive is not None, source, script, root, sources)}",
+              file=sys.stderr)
+        return 3
     except (DatasetError, OSError) as err:
         print(f"ERROR: cannot extract {archive}: {err}", file=sys.stderr)
         return 3

@@ -25,3 +25,16 @@ class ImageReadError(OSError):
     def __reduce__(self):
         # Survives pickling across DataLoader worker processes with path and reason intact.
         return (type(self), (self.path, self.reason))
+
+
+class DatasetWarning(UserWarning):
+    """A dataset on disk was read, but not exactly as written (duplicate lines dropped, missing
+    files skipped, a mask row absent); the message names the list and what was done."""
+
+
+class LeakageError(DatasetError):
+    """Unseen classes or images also sit in a seen split; ``report`` holds them (a `LeakageReport`)."""
+
+    def __init__(self, message: str, report) -> None:
+        super().__init__(message)
+        self.report = report

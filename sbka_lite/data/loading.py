@@ -17,6 +17,7 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
+import torchvision.transforms.functional as TF
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
@@ -80,8 +81,6 @@ class ImageTransform:
         }
 
     def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
-        import torchvision.transforms.functional as TF
-
         image = image.resize((self.image_size, self.image_size), _INTERPOLATION[self.interpolation])
         if self.augment:
             if rng is None:

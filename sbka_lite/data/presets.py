@@ -5,6 +5,11 @@ the sizes live here and the generator is deterministic and caches by its paramet
 """
 from __future__ import annotations
 
+import pandas as pd
+
+from sbka_lite.data.errors import DatasetError
+from sbka_lite.data.layout import open_benchmark
+from sbka_lite.data.synthetic import list_synthetic_classes, make_synthetic_benchmark
 from sbka_lite.paths import synthetic_root
 
 # Smoke: a handful of images per class at 64 px, so the whole series runs in CI in minutes.
@@ -20,9 +25,6 @@ def synthetic_sizes(smoke: bool) -> dict:
 
 def synthetic_benchmark(smoke: bool, root: str = "", *, seed: int = 0, progress: bool = True):
     """Generate the synthetic benchmark of that size if it is not on disk yet, then open it."""
-    from sbka_lite.data import open_benchmark
-    from sbka_lite.data.synthetic import make_synthetic_benchmark
-
     folder = make_synthetic_benchmark(synthetic_root(smoke, root), seed=seed, progress=progress, **synthetic_sizes(smoke))
     return open_benchmark(folder, "synthetic")
 
@@ -30,8 +32,6 @@ def synthetic_benchmark(smoke: bool, root: str = "", *, seed: int = 0, progress:
 def class_table(benchmark):
     """One row per class: split (seen/unseen), sketch and photo counts, and for the synthetic
     benchmark its family and role (which unseen classes extend a seen family, which are new)."""
-    import pandas as pd
-
     rows = {}
     for split, part in (("train", "seen"), ("test", "seen"), ("zero", "unseen")):
         for modality in ("sketch", "photo"):
@@ -40,16 +40,12 @@ def class_table(benchmark):
                 row["sketches" if modality == "sketch" else "photos"] += 1
     table = pd.DataFrame(list(rows.values()))
     if benchmark.name == "synthetic":
-        from sbka_lite.data.synthetic import list_synthetic_classes
-
         info = pd.DataFrame(list_synthetic_classes())[["name", "family", "role"]].rename(columns={"name": "class"})
         table = table.merge(info, on="class", how="left")
     return table.sort_values(["split", "class"], ascending=[False, True]).reset_index(drop=True)
 
 
 def _items_or_empty(benchmark, split, modality):
-    from sbka_lite.data.errors import DatasetError
-
     try:
         return benchmark.items(split, modality)
     except DatasetError:
