@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from sbka_lite.search import (
-    ModelMismatchError, SearchCacheWarning, SearchError, SearchHit, SketchSearch, contact_sheet, main,
-    sketch_to_image,
-)
 from sbka_lite.metrics import exact_topk
-from sbka_lite.search_index import EmbeddingCache, FaissIndex, ModelInfo, list_photos
+from sbka_lite.search import (
+    EmbeddingCache, FaissIndex, ModelInfo, ModelMismatchError, SearchCacheWarning, SearchError, SearchHit, SketchSearch,
+    contact_sheet, list_photos, main, sketch_to_image,
+)
 
 
 class CountingEmbedder:
@@ -484,7 +483,7 @@ def test_cli_bad_input_exits_2_with_the_reason(tmp_path, sketch_file, capsys):
 
 def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     pytest.importorskip("ipycanvas")
-    from sbka_lite.search_pad import drawing_pad
+    from sbka_lite.search.pad import drawing_pad
 
     search = open_search(folder, CountingEmbedder(), tmp_path / "cache.npz")
     box = drawing_pad(search, k=3, size=64, pen_width=4)
