@@ -514,3 +514,71 @@ def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     assert pad.strokes == [] and pad.results.children == ()
     pad.load_sketch(np.zeros((20, 10), np.uint8))  # headless: a generated sketch instead of the mouse
     assert len(pad.run_search()) == 3
+
+
+# --- what cannot be read is listed, never dropped or decoded whole ----------------------------
+
+def test_a_looping_or_broken_link_is_listed_as_skipped(folder, tmp_path):
+    os.symlink("loop.jpg", folder / "loop.jpg")  # a file link to itself: stat() fails with ELOOP
+    os.symlink("ping.png", folder / "trip" / "pong.png")
+    os.symlink("pong.png", folder / "trip" / "ping.png")
+    os.symlink(tmp_path / "nowhere.png", folder / "gone.png")
+    search = open_search(folder, CountingEmbedder(), tmp_path / "cache.npz")
+    reasons = {s.path.relative_to(folder).as_posix(): s.reason for s in search.skipped}
+    assert set(reasons) == {"loop.jpg", "trip/ping.png", "trip/pong.png", "gone.png"}
+    assert all("symbolic link loop" in reasons[name] for name in ("loop.jpg", "trip/ping.png", "trip/pong.png"))
+    assert "broken symbolic link" in reasons["gone.png"] and "nowhere.png" in reasons["gone.png"]
+    assert len(search) == 4 and "4 unreadable skipped" in search.last_update.summary()
+    assert len(open_search(folder, CountingEmbedder(), tmp_path / "cache.npz").skipped) == 4  # again from the cache
+
+
+def test_a_huge_photo_is_skipped_with_its_size_not_decoded(folder, tmp_path):
+    from sbka_lite.search import MAX_PHOTO_PIXELS
+
+    assert 8000 * 6000 > MAX_PHOTO_PIXELS
+    Image.new("1", (8000, 6000), 1).save(folder / "huge.png")  # 48 MP, a few kB on disk
+    embedder = CountingEmbedder()
+    search = open_search(folder, embedder, tmp_path / "cache.npz")
+    assert embedder.embedded == 4 and len(search) == 4
+    [skipped] = search.skipped
+    assert skipped.path == folder / "huge.png" and "too large: 8000x6000" in skipped.reason
+    with pytest.raises(SearchError, match="none of the 5 photos .*too large: 24x24"):  # the cap is the caller's
+        open_search(folder, CountingEmbedder(), tmp_path / "other.npz", max_pixels=23 * 23)
+
+
+def test_a_16_bit_greyscale_sketch_file_embeds_like_its_8_bit_version(tmp_path):
+    from sbka_lite.data.synthetic import draw_sketch
+    from sbka_lite.features import Embedder
+    from sbka_lite.models import Student
+
+    grey = np.asarray(draw_sketch("house", seed=3, size=64).convert("L"))
+    Image.fromarray(grey).save(tmp_path / "sketch8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "sketch16.png")  # 0..65535, same drawing
+    assert Image.open(tmp_path / "sketch16.png").mode.startswith("I")
+    photos = synthetic_folder(tmp_path / "photos", per_class=1)
+    student = Student("test_efficientnet", 2, pretrained=False)
+    search = SketchSearch(photos, embedder=Embedder(student, image_size=32), cache=False, progress=False)
+    eight, sixteen = search.embed_sketch(tmp_path / "sketch8.png"), search.embed_sketch(tmp_path / "sketch16.png")
+    np.testing.assert_allclose(sixteen, eight, atol=1e-6)
+    white = search.embed_sketch(np.full_like(grey, 255))
+    assert np.linalg.norm(eight - white) > 1e-3  # the drawing matters: a white page embeds elsewhere
+
+
+def test_precision_at_k_by_class_against_a_hand_count(tmp_path):
+    from sbka_lite.search import precision_at_k_by_class
+
+    gallery = [tmp_path / c / f"{i}.png" for c, n in (("cat", 2), ("dog", 3), ("owl", 5)) for i in range(n)]
+    photo = {(p.parent.name, int(p.stem)): p for p in gallery}
+    hits = {
+        "cat": [SearchHit(photo["cat", 0], 0.1), SearchHit(photo["dog", 0], 0.2), SearchHit(photo["cat", 1], 0.3),
+                SearchHit(photo["owl", 0], 0.4)],
+        "dog": [SearchHit(photo["owl", 1], 0.1), SearchHit(photo["owl", 2], 0.2), SearchHit(photo["dog", 2], 0.3),
+                SearchHit(photo["cat", 0], 0.4)],
+    }
+    rows = precision_at_k_by_class(hits, gallery)
+    assert [r.query_class for r in rows] == ["cat", "dog"]  # best first
+    cat, dog = rows
+    assert (cat.precision_at_k, cat.chance, cat.ceiling, cat.most_retrieved, cat.k) == (0.5, 0.2, 0.5, "cat", 4)
+    assert (dog.precision_at_k, dog.chance, dog.ceiling, dog.most_retrieved) == (0.25, 0.3, 0.75, "owl")
+    with pytest.raises(ValueError, match="'fox' has no photo"):
+        precision_at_k_by_class({"fox": hits["cat"]}, gallery)

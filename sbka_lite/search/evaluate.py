@@ -14,6 +14,7 @@ class ClassPrecision(NamedTuple):
     query_class: str
     precision_at_k: float
     chance: float          # photos of the class / gallery size: the expected precision of a random ranking
+    ceiling: float         # min(k, photos of the class) / k: the best any ranking can do
     most_retrieved: str    # the class most frequent among the hits (ties: the best-ranked one)
     k: int
 
@@ -45,5 +46,6 @@ def precision_at_k_by_class(hits: Mapping[str, Sequence[SearchHit]], gallery: Se
         classes = [class_of(hit.path) for hit in ranked]
         tally = Counter(classes)
         most = max(tally, key=lambda c: (tally[c], -classes.index(c)))
-        rows.append(ClassPrecision(name, tally[name] / len(classes), counts[name] / len(gallery), most, len(classes)))
+        k = len(classes)
+        rows.append(ClassPrecision(name, tally[name] / k, counts[name] / len(gallery), min(k, counts[name]) / k, most, k))
     return sorted(rows, key=lambda row: (-row.precision_at_k, row.query_class))

@@ -18,10 +18,10 @@ from .errors import SearchError
 
 PHOTO_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
-# The largest photo decoded in full. 40 MP is above every common camera's output (full-frame
-# 24-45 MP, phones 12-50 MP) yet a decoded RGB copy is at most 120 MB, so a few decoding threads
-# stay well under a GiB; the model sees 224 px anyway. A larger JPEG is decoded reduced (the
-# decoder's draft mode, 1/2 to 1/8 scale); a larger PNG or TIFF is skipped, listed with its size.
+# The largest photo decoded. 40 MP is above what common cameras write (full-frame 24-45 MP,
+# phones 12-50 MP) yet a decoded RGB copy is at most 120 MB, so a few decoding threads stay well
+# under a GiB; the model sees 224 px anyway. `decode_image` reduces a larger JPEG by its draft
+# mode where that brings it under the cap; anything still larger is skipped, listed with its size.
 MAX_PHOTO_PIXELS = 40_000_000
 
 
