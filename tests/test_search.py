@@ -7,13 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
+from sbka_lite.checkpoint import save_checkpoint
+from sbka_lite.data.synthetic import draw_photo, draw_sketch
+from sbka_lite.features import Embedder
 from sbka_lite.metrics import exact_topk
+from sbka_lite.models import Student
 from sbka_lite.search import (
-    EmbeddingCache, FaissIndex, ModelInfo, ModelMismatchError, SearchCacheWarning, SearchError, SearchHit, SketchSearch,
-    contact_sheet, list_photos, main, sketch_to_image,
+    MAX_PHOTO_PIXELS, EmbeddingCache, FaissIndex, ModelInfo, ModelMismatchError, SearchCacheWarning, SearchError,
+    SearchHit, SketchSearch, contact_sheet, list_photos, main, precision_at_k_by_class, sketch_to_image,
 )
+from sbka_lite.search.pad import drawing_pad
 
 
 class CountingEmbedder:
@@ -166,8 +172,6 @@ def brute_force(queries: np.ndarray, gallery: np.ndarray, k: int) -> tuple[np.nd
 
 @pytest.mark.parametrize("chunk_rows", [1000, 97, 1_000_000])
 def test_exact_topk_equals_brute_force(chunk_rows):
-    import torch
-
     rng = np.random.default_rng(0)
     gallery = rng.standard_normal((3000, 48)).astype(np.float32)
     queries = rng.standard_normal((6, 48)).astype(np.float32)
@@ -192,8 +196,6 @@ def test_query_ranks_the_folder_like_brute_force(tmp_path):
 
 
 def test_equal_distances_keep_gallery_order():
-    import torch
-
     gallery = np.repeat(np.eye(4, dtype=np.float32), 3, axis=0)[::-1].copy()  # every row three times
     distances, indices = exact_topk(np.eye(4, dtype=np.float32)[:1], torch.from_numpy(gallery), 5)
     assert indices[0, :3].tolist() == [9, 10, 11] and np.allclose(distances[0, :3], 0)
@@ -208,8 +210,6 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
 
 def test_faiss_results_checked_against_exact():
     pytest.importorskip("faiss")
-    import torch
-
     gallery, queries = clustered(8000, 32, 1), clustered(20, 32, 2)
     exact_d, exact_i = exact_topk(queries, torch.from_numpy(gallery), 10)
     probe_all = FaissIndex.build(gallery, nlist=64, nprobe=64)  # every cell probed: exact again
@@ -384,8 +384,6 @@ def test_contact_sheet_shows_sketch_and_hits_even_if_a_photo_vanished(folder, tm
 
 def synthetic_folder(root: Path, per_class: int = 3) -> Path:
     """A tiny photo folder of the procedural benchmark's photos (two classes) plus one broken file."""
-    from sbka_lite.data.synthetic import draw_photo
-
     for name in ("house", "church"):
         for seed in range(per_class):
             (root / name).mkdir(parents=True, exist_ok=True)
@@ -396,11 +394,6 @@ def synthetic_folder(root: Path, per_class: int = 3) -> Path:
 
 def write_student_checkpoint(path: Path, backbone: str = "tf_efficientnet_lite0", perturb: float = 0.0) -> Path:
     """A checkpoint in the trainer's format (random-init weights keep it quick and offline)."""
-    import torch
-
-    from sbka_lite.checkpoint import save_checkpoint
-    from sbka_lite.models import Student
-
     torch.manual_seed(0)
     student = Student(backbone, 2, pretrained=False)
     with torch.no_grad():
@@ -412,8 +405,6 @@ def write_student_checkpoint(path: Path, backbone: str = "tf_efficientnet_lite0"
 
 @pytest.fixture
 def sketch_file(tmp_path) -> Path:
-    from sbka_lite.data.synthetic import draw_sketch
-
     draw_sketch("house", seed=11, size=96).save(tmp_path / "house_sketch.png")
     return tmp_path / "house_sketch.png"
 
@@ -483,8 +474,6 @@ def test_cli_bad_input_exits_2_with_the_reason(tmp_path, sketch_file, capsys):
 
 def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     pytest.importorskip("ipycanvas")
-    from sbka_lite.search.pad import drawing_pad
-
     search = open_search(folder, CountingEmbedder(), tmp_path / "cache.npz")
     box = drawing_pad(search, k=3, size=64, pen_width=4)
     pad = box.pad
@@ -533,8 +522,6 @@ def test_a_looping_or_broken_link_is_listed_as_skipped(folder, tmp_path):
 
 
 def test_a_huge_photo_is_skipped_with_its_size_not_decoded(folder, tmp_path):
-    from sbka_lite.search import MAX_PHOTO_PIXELS
-
     assert 8000 * 6000 > MAX_PHOTO_PIXELS
     Image.new("1", (8000, 6000), 1).save(folder / "huge.png")  # 48 MP, a few kB on disk
     embedder = CountingEmbedder()
@@ -547,10 +534,6 @@ def test_a_huge_photo_is_skipped_with_its_size_not_decoded(folder, tmp_path):
 
 
 def test_a_16_bit_greyscale_sketch_file_embeds_like_its_8_bit_version(tmp_path):
-    from sbka_lite.data.synthetic import draw_sketch
-    from sbka_lite.features import Embedder
-    from sbka_lite.models import Student
-
     grey = np.asarray(draw_sketch("house", seed=3, size=64).convert("L"))
     Image.fromarray(grey).save(tmp_path / "sketch8.png")
     Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "sketch16.png")  # 0..65535, same drawing
@@ -565,8 +548,6 @@ def test_a_16_bit_greyscale_sketch_file_embeds_like_its_8_bit_version(tmp_path):
 
 
 def test_precision_at_k_by_class_against_a_hand_count(tmp_path):
-    from sbka_lite.search import precision_at_k_by_class
-
     gallery = [tmp_path / c / f"{i}.png" for c, n in (("cat", 2), ("dog", 3), ("owl", 5)) for i in range(n)]
     photo = {(p.parent.name, int(p.stem)): p for p in gallery}
     hits = {
