@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sbka_lite.metrics import exact_topk, squared_norms  # noqa: E402
-from sbka_lite.search_index import FaissIndex, import_faiss  # noqa: E402
+from sbka_lite.search import FaissIndex, import_faiss  # noqa: E402
 
 DIM, K = 1280, 10
 

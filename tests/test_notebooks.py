@@ -87,10 +87,18 @@ def check_05(r):
 
 
 def check_06(r):
-    assert r["gallery_size"] > 0 and r["k"] >= 1
-    assert set(r["precision_at_k"]) and all(_unit(v) for v in r["precision_at_k"].values())
-    assert r["precision_at_k"][r["best_class"]] >= r["precision_at_k"][r["worst_class"]]
-    assert _unit(r["mean_precision_at_k"])
+    precision, chance, k = r["precision_at_k"], r["chance_by_class"], r["k"]
+    assert r["gallery_size"] > 0 and k >= 1 and set(precision) and set(precision) == set(chance)
+    # one sketch per unseen class over the unseen gallery: the classes' shares of the gallery add up to 1
+    assert sum(chance.values()) == pytest.approx(1.0)
+    for name, value in precision.items():  # hits / k, never above the class's ceiling min(k, its photos) / k
+        photos = round(chance[name] * r["gallery_size"])
+        assert value * k == pytest.approx(round(value * k)) and value <= min(k, photos) / k + 1e-9, name
+    assert precision[r["best_class"]] == max(precision.values()) and precision[r["worst_class"]] == min(precision.values())
+    assert r["mean_precision_at_k"] == pytest.approx(sum(precision.values()) / len(precision))
+    assert r["chance"] == pytest.approx(sum(chance.values()) / len(chance))
+    # the prose: the mean precision sits well above chance (at least twice it), even in the smoke run
+    assert r["mean_precision_at_k"] >= 2 * r["chance"], (r["mean_precision_at_k"], r["chance"])
 
 
 CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06}

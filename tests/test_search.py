@@ -7,14 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
-from sbka_lite.search import (
-    ModelMismatchError, SearchCacheWarning, SearchError, SearchHit, SketchSearch, contact_sheet, main,
-    sketch_to_image,
-)
+from sbka_lite.checkpoint import save_checkpoint
+from sbka_lite.data.synthetic import draw_photo, draw_sketch
+from sbka_lite.features import Embedder
 from sbka_lite.metrics import exact_topk
-from sbka_lite.search_index import EmbeddingCache, FaissIndex, ModelInfo, list_photos
+from sbka_lite.models import Student
+from sbka_lite.search import (
+    MAX_PHOTO_PIXELS, EmbeddingCache, FaissIndex, ModelInfo, ModelMismatchError, SearchCacheWarning, SearchError,
+    SearchHit, SketchSearch, contact_sheet, list_photos, main, precision_at_k_by_class, sketch_to_image,
+)
+from sbka_lite.search.pad import drawing_pad
 
 
 class CountingEmbedder:
@@ -167,8 +172,6 @@ def brute_force(queries: np.ndarray, gallery: np.ndarray, k: int) -> tuple[np.nd
 
 @pytest.mark.parametrize("chunk_rows", [1000, 97, 1_000_000])
 def test_exact_topk_equals_brute_force(chunk_rows):
-    import torch
-
     rng = np.random.default_rng(0)
     gallery = rng.standard_normal((3000, 48)).astype(np.float32)
     queries = rng.standard_normal((6, 48)).astype(np.float32)
@@ -193,8 +196,6 @@ def test_query_ranks_the_folder_like_brute_force(tmp_path):
 
 
 def test_equal_distances_keep_gallery_order():
-    import torch
-
     gallery = np.repeat(np.eye(4, dtype=np.float32), 3, axis=0)[::-1].copy()  # every row three times
     distances, indices = exact_topk(np.eye(4, dtype=np.float32)[:1], torch.from_numpy(gallery), 5)
     assert indices[0, :3].tolist() == [9, 10, 11] and np.allclose(distances[0, :3], 0)
@@ -209,8 +210,6 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
 
 def test_faiss_results_checked_against_exact():
     pytest.importorskip("faiss")
-    import torch
-
     gallery, queries = clustered(8000, 32, 1), clustered(20, 32, 2)
     exact_d, exact_i = exact_topk(queries, torch.from_numpy(gallery), 10)
     probe_all = FaissIndex.build(gallery, nlist=64, nprobe=64)  # every cell probed: exact again
@@ -385,8 +384,6 @@ def test_contact_sheet_shows_sketch_and_hits_even_if_a_photo_vanished(folder, tm
 
 def synthetic_folder(root: Path, per_class: int = 3) -> Path:
     """A tiny photo folder of the procedural benchmark's photos (two classes) plus one broken file."""
-    from sbka_lite.data.synthetic import draw_photo
-
     for name in ("house", "church"):
         for seed in range(per_class):
             (root / name).mkdir(parents=True, exist_ok=True)
@@ -397,11 +394,6 @@ def synthetic_folder(root: Path, per_class: int = 3) -> Path:
 
 def write_student_checkpoint(path: Path, backbone: str = "tf_efficientnet_lite0", perturb: float = 0.0) -> Path:
     """A checkpoint in the trainer's format (random-init weights keep it quick and offline)."""
-    import torch
-
-    from sbka_lite.checkpoint import save_checkpoint
-    from sbka_lite.models import Student
-
     torch.manual_seed(0)
     student = Student(backbone, 2, pretrained=False)
     with torch.no_grad():
@@ -413,8 +405,6 @@ def write_student_checkpoint(path: Path, backbone: str = "tf_efficientnet_lite0"
 
 @pytest.fixture
 def sketch_file(tmp_path) -> Path:
-    from sbka_lite.data.synthetic import draw_sketch
-
     draw_sketch("house", seed=11, size=96).save(tmp_path / "house_sketch.png")
     return tmp_path / "house_sketch.png"
 
@@ -484,8 +474,6 @@ def test_cli_bad_input_exits_2_with_the_reason(tmp_path, sketch_file, capsys):
 
 def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     pytest.importorskip("ipycanvas")
-    from sbka_lite.search_pad import drawing_pad
-
     search = open_search(folder, CountingEmbedder(), tmp_path / "cache.npz")
     box = drawing_pad(search, k=3, size=64, pen_width=4)
     pad = box.pad
@@ -515,3 +503,63 @@ def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     assert pad.strokes == [] and pad.results.children == ()
     pad.load_sketch(np.zeros((20, 10), np.uint8))  # headless: a generated sketch instead of the mouse
     assert len(pad.run_search()) == 3
+
+
+# --- what cannot be read is listed, never dropped or decoded whole ----------------------------
+
+def test_a_looping_or_broken_link_is_listed_as_skipped(folder, tmp_path):
+    os.symlink("loop.jpg", folder / "loop.jpg")  # a file link to itself: stat() fails with ELOOP
+    os.symlink("ping.png", folder / "trip" / "pong.png")
+    os.symlink("pong.png", folder / "trip" / "ping.png")
+    os.symlink(tmp_path / "nowhere.png", folder / "gone.png")
+    search = open_search(folder, CountingEmbedder(), tmp_path / "cache.npz")
+    reasons = {s.path.relative_to(folder).as_posix(): s.reason for s in search.skipped}
+    assert set(reasons) == {"loop.jpg", "trip/ping.png", "trip/pong.png", "gone.png"}
+    assert all("symbolic link loop" in reasons[name] for name in ("loop.jpg", "trip/ping.png", "trip/pong.png"))
+    assert "broken symbolic link" in reasons["gone.png"] and "nowhere.png" in reasons["gone.png"]
+    assert len(search) == 4 and "4 unreadable skipped" in search.last_update.summary()
+    assert len(open_search(folder, CountingEmbedder(), tmp_path / "cache.npz").skipped) == 4  # again from the cache
+
+
+def test_a_huge_photo_is_skipped_with_its_size_not_decoded(folder, tmp_path):
+    assert 8000 * 6000 > MAX_PHOTO_PIXELS
+    Image.new("1", (8000, 6000), 1).save(folder / "huge.png")  # 48 MP, a few kB on disk
+    embedder = CountingEmbedder()
+    search = open_search(folder, embedder, tmp_path / "cache.npz")
+    assert embedder.embedded == 4 and len(search) == 4
+    [skipped] = search.skipped
+    assert skipped.path == folder / "huge.png" and "too large: 8000x6000" in skipped.reason
+    with pytest.raises(SearchError, match="none of the 5 photos .*too large: 24x24"):  # the cap is the caller's
+        open_search(folder, CountingEmbedder(), tmp_path / "other.npz", max_pixels=23 * 23)
+
+
+def test_a_16_bit_greyscale_sketch_file_embeds_like_its_8_bit_version(tmp_path):
+    grey = np.asarray(draw_sketch("house", seed=3, size=64).convert("L"))
+    Image.fromarray(grey).save(tmp_path / "sketch8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "sketch16.png")  # 0..65535, same drawing
+    assert Image.open(tmp_path / "sketch16.png").mode.startswith("I")
+    photos = synthetic_folder(tmp_path / "photos", per_class=1)
+    student = Student("test_efficientnet", 2, pretrained=False)
+    search = SketchSearch(photos, embedder=Embedder(student, image_size=32), cache=False, progress=False)
+    eight, sixteen = search.embed_sketch(tmp_path / "sketch8.png"), search.embed_sketch(tmp_path / "sketch16.png")
+    np.testing.assert_allclose(sixteen, eight, atol=1e-6)
+    white = search.embed_sketch(np.full_like(grey, 255))
+    assert np.linalg.norm(eight - white) > 1e-3  # the drawing matters: a white page embeds elsewhere
+
+
+def test_precision_at_k_by_class_against_a_hand_count(tmp_path):
+    gallery = [tmp_path / c / f"{i}.png" for c, n in (("cat", 2), ("dog", 3), ("owl", 5)) for i in range(n)]
+    photo = {(p.parent.name, int(p.stem)): p for p in gallery}
+    hits = {
+        "cat": [SearchHit(photo["cat", 0], 0.1), SearchHit(photo["dog", 0], 0.2), SearchHit(photo["cat", 1], 0.3),
+                SearchHit(photo["owl", 0], 0.4)],
+        "dog": [SearchHit(photo["owl", 1], 0.1), SearchHit(photo["owl", 2], 0.2), SearchHit(photo["dog", 2], 0.3),
+                SearchHit(photo["cat", 0], 0.4)],
+    }
+    rows = precision_at_k_by_class(hits, gallery)
+    assert [r.query_class for r in rows] == ["cat", "dog"]  # best first
+    cat, dog = rows
+    assert (cat.precision_at_k, cat.chance, cat.ceiling, cat.most_retrieved, cat.k) == (0.5, 0.2, 0.5, "cat", 4)
+    assert (dog.precision_at_k, dog.chance, dog.ceiling, dog.most_retrieved) == (0.25, 0.3, 0.75, "owl")
+    with pytest.raises(ValueError, match="'fox' has no photo"):
+        precision_at_k_by_class({"fox": hits["cat"]}, gallery)

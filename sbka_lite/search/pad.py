@@ -1,6 +1,6 @@
 """A drawing pad for notebooks: sketch with the mouse (or a finger), press Search, see the photos.
 
-    from sbka_lite.search_pad import drawing_pad
+    from sbka_lite.search.pad import drawing_pad
     drawing_pad(search, k=10)           # search: a sbka_lite.search.SketchSearch
 
 The pad keeps the strokes in Python and renders them with PIL at search time, pixel for pixel
@@ -18,7 +18,12 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from sbka_lite.search import SearchHit, short_name, sketch_to_image
+from sbka_lite.data.errors import ImageReadError
+
+from .engine import SearchHit
+from .photos import load_photo
+from .sheet import short_name
+from .sketch import sketch_to_image
 
 __all__ = ["DrawingPad", "drawing_pad", "results_grid"]
 
@@ -37,10 +42,9 @@ def results_grid(hits: Sequence[SearchHit], *, columns: int = 5, thumb: int = 12
     tiles = []
     for rank, hit in enumerate(hits, 1):
         try:
-            with Image.open(hit.path) as photo:
-                picture = widgets.Image(value=_png_bytes(sketch_to_image(photo), thumb), format="png")
-        except (OSError, ValueError) as error:
-            picture = widgets.HTML(f"<i>unreadable: {html.escape(str(error))}</i>")
+            picture = widgets.Image(value=_png_bytes(load_photo(hit.path), thumb), format="png")
+        except ImageReadError as error:
+            picture = widgets.HTML(f"<i>unreadable: {html.escape(error.reason or str(error))}</i>")
         picture.layout = widgets.Layout(width=f"{thumb}px", height=f"{thumb}px", object_fit="contain")
         caption = widgets.HTML(f"<b>#{rank}</b> d={hit.distance:.3f}<br><small>{html.escape(short_name(hit.path))}</small>",
                                layout=widgets.Layout(width=f"{thumb}px", overflow="hidden"))
