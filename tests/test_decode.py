@@ -94,3 +94,13 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 1
     Image.fromarray(stored).save(path, exif=exif)
     np.testing.assert_array_equal(np.asarray(decode_image(path)), stored)
+
+
+def test_a_large_jpeg_is_decoded_reduced_under_the_cap(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (400, 300), (200, 30, 40)).save(path, quality=90)
+    image = decode_image(path, max_pixels=40_000)  # 120,000 pixels: half scale (30,000) fits
+    assert image.size == (200, 150)
+    assert abs(int(np.asarray(image)[75, 100, 0]) - 200) < 8  # still the same picture
+    with pytest.raises(ImageReadError, match="too large"):
+        decode_image(path, max_pixels=1_000)  # even 1/8 scale (50x37) is more

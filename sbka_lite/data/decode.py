@@ -83,9 +83,11 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> I
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is the cap that matters
             with Image.open(path) as handle:
                 if max_pixels is not None and handle.width * handle.height > max_pixels:
-                    side = int((max_pixels * handle.width / max(handle.height, 1)) ** 0.5)
-                    if handle.format == "JPEG":
-                        handle.draft("RGB", (side, max(1, max_pixels // max(side, 1))))
+                    if handle.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale: draft keeps at least the size asked
+                        scale, (width, height) = 1, handle.size
+                        while scale < 8 and (width // scale) * (height // scale) > max_pixels:
+                            scale *= 2
+                        handle.draft("RGB", (width // scale, height // scale))
                     if handle.width * handle.height > max_pixels:
                         raise ImageReadError(path, f"too large: {handle.width}x{handle.height} pixels "
                                                    f"(more than {max_pixels:,})")
