@@ -129,6 +129,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _check_expected(path, state: dict, backbone: str | None, embedding_dim: int | None) -> None:
+    if backbone is not None and backbone != state["backbone"]:
+        raise CheckpointError(
+            f"{path} holds a {state['backbone']!r} student, but {backbone!r} was expected; "
+            "use a checkpoint trained with that backbone (or rebuild what depends on it)"
+        )
+    if embedding_dim is not None and int(embedding_dim) != int(state["embedding_dim"]):
+        raise CheckpointError(
+            f"{path} gives {state['embedding_dim']}-d embeddings, but {embedding_dim}-d were expected "
+            f"(backbone {state['backbone']!r}); use a matching checkpoint"
+        )
+
+
 def load_student(
     checkpoint_path: str | os.PathLike,
     device: str | torch.device | None = None,
@@ -153,16 +166,7 @@ def load_student(
     for key in ("student", "backbone", "embedding_dim", "seen_classes"):
         if key not in state:
             raise CheckpointError(f"{checkpoint_path} has no {key!r}: not a student checkpoint")
-    if backbone is not None and backbone != state["backbone"]:
-        raise CheckpointError(
-            f"{checkpoint_path} holds a {state['backbone']!r} student, but {backbone!r} was expected; "
-            "use a checkpoint trained with that backbone (or rebuild what depends on it)"
-        )
-    if embedding_dim is not None and int(embedding_dim) != int(state["embedding_dim"]):
-        raise CheckpointError(
-            f"{checkpoint_path} gives {state['embedding_dim']}-d embeddings, but {embedding_dim}-d were expected "
-            f"(backbone {state['backbone']!r}); use a matching checkpoint"
-        )
+    _check_expected(checkpoint_path, state, backbone, embedding_dim)
     student = Student(state["backbone"], len(state["seen_classes"]), pretrained=False)
     if student.embedding_dim != int(state["embedding_dim"]):
         raise CheckpointError(

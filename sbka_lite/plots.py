@@ -8,7 +8,12 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from PIL import Image
+
+from sbka_lite.data.decode import decode_image
 
 
 def _as_image(item) -> Image.Image:
@@ -16,8 +21,7 @@ def _as_image(item) -> Image.Image:
         return item
     if isinstance(item, np.ndarray):
         return Image.fromarray(item)
-    with Image.open(item) as img:
-        return img.convert("RGB")
+    return decode_image(item)
 
 
 def image_grid(rows: Sequence[Sequence], row_labels: Sequence[str] | None = None, *,
@@ -75,9 +79,6 @@ def sketch_photo_grid(benchmark, classes: Sequence[str], *, split: str = "train"
 
 def counts_bar(counts_by_class: dict[str, dict[str, int]], *, title: str = "images per class"):
     """Grouped bars of image counts per class and modality ({class: {"sketch": n, "photo": n}})."""
-    import pandas as pd
-    import seaborn as sns
-
     frame = pd.DataFrame(counts_by_class).T.reset_index(names="class").melt(
         id_vars="class", var_name="modality", value_name="images")
     fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(counts_by_class)), 3.2))
@@ -95,8 +96,6 @@ def umap_panels(panels: Sequence[tuple[str, np.ndarray, Sequence[str], Sequence[
     Colour = class, marker = modality (o photo, x sketch), so the modality gap shows as two
     offset clouds and alignment as classes mixing across markers.
     """
-    import seaborn as sns
-
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
     for ax, (title, coords, classes, modality) in zip(axes[0], panels):
         classes = np.asarray(classes)
@@ -118,8 +117,6 @@ def loss_curves(history, *, terms: Sequence[str] | None = None, x: str = "step",
                 phase_boundary: float | None = None, title: str = "training losses"):
     """One line per loss term from a training history (a DataFrame or list of dicts), smoothed by a
     running mean; a dashed line marks where phase 2 (bidirectional) starts."""
-    import pandas as pd
-
     frame = history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
     terms = list(terms) if terms else [c for c in frame.columns if c.startswith("loss")]
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -140,8 +137,6 @@ def loss_curves(history, *, terms: Sequence[str] | None = None, x: str = "step",
 
 def metric_bars(table, *, x: str, y: str, hue: str | None = None, title: str = "", ylabel: str | None = None):
     """Bars with mean and spread (one bar per `x` [and `hue`]) from a long table of runs."""
-    import seaborn as sns
-
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * table[x].nunique() + 2), 3.6))
     sns.barplot(table, x=x, y=y, hue=hue, errorbar="sd", ax=ax, capsize=0.1)
     if hue is not None and ax.get_legend() is not None:
@@ -170,8 +165,6 @@ def per_class_change(before: dict[str, float], after: dict[str, float], *, title
 
 def two_phase_diagram():
     """The SBKA training scheme in two panels: phase 1 (teacher -> student) and phase 2 (both ways)."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     titles = ["phase 1 (warm-up): the teacher teaches", "phase 2: teacher and student teach each other"]
     for phase, (ax, title) in enumerate(zip(axes, titles), start=1):
@@ -207,8 +200,6 @@ def two_phase_diagram():
 def scatter_panels(panels: Sequence[tuple[str, np.ndarray, Sequence]], *, point_size: float = 12, max_legend: int = 12):
     """Side-by-side 2-D scatters, each (title, coords [n,2], hue values): e.g. the same UMAP coloured
     by class in one panel and by cluster in the next."""
-    import seaborn as sns
-
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
     for ax, (title, coords, hue) in zip(axes[0], panels):
         hue = np.asarray(hue).astype(str)

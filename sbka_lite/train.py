@@ -15,8 +15,6 @@ newer ``best.pt`` and an older ``last.pt``, whose epoch is then re-run and re-se
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import sys
@@ -59,6 +57,7 @@ from .features import evaluate_unseen
 from .models import Student, image_config  # noqa: F401  (image_config: re-exported for tests)
 from .objective import TERMS
 from .paths import atomic_write, default_data_root, synthetic_root
+from .run_logs import epoch_row, write_logs
 from .trainer import SBKATrainer
 
 LOSS_TERMS = tuple(TERMS)  # the log columns of the loss terms, in the objective's order
@@ -134,38 +133,6 @@ def _build_loader(dataset, sampler, config: TrainConfig, device: torch.device):
         pin_memory=device.type == "cuda", persistent_workers=config.num_workers > 0)
 
 
-# --------------------------------------------------------------------------- logs
-
-
-def _epoch_row(epoch: int, phase: int, lr: float, rows: list[dict], val_acc, seconds: float) -> dict:
-    row = {"epoch": epoch, "phase": phase, "lr": lr, "steps": len(rows)}
-    for name in ("loss_student", *LOSS_TERMS, "train_acc"):
-        values = [r[name] for r in rows if r.get(name) is not None]
-        row[name] = float(np.mean(values)) if values else None
-    images = sum(r["images"] for r in rows)
-    row.update(val_acc=val_acc, images=images, seconds=seconds, images_per_s=images / seconds if seconds else None)
-    return row
-
-
-def _csv_text(rows: list[dict]) -> str:
-    stream = io.StringIO()
-    writer = csv.DictWriter(stream, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
-    writer.writeheader()
-    writer.writerows(rows)
-    return stream.getvalue()
-
-
-def _write_logs(run_dir: Path, state: RunState, extra: dict) -> None:
-    payload = {**extra, "epochs": state.epoch_rows, "steps": state.history, "bad_images": state.bad_log.bad}
-    for name, text in (("steps.csv", _csv_text(state.history)), ("epochs.csv", _csv_text(state.epoch_rows)),
-                       ("history.json", json.dumps(payload, indent=1))):
-        with atomic_write(run_dir / name, "w") as stream:
-            stream.write(text)
-    if state.bad_log.bad:
-        with atomic_write(run_dir / "bad_images.txt", "w") as stream:
-            stream.write("\n".join(state.bad_log.bad) + "\n")
-
-
 def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     current = config.to_dict()
     changed = sorted(key for key in current if key not in RESUMABLE_KEYS and saved.get(key) != current[key])
@@ -236,7 +203,7 @@ class _Run:
 
     def write_logs(self) -> None:
         if self.dist.is_main:
-            _write_logs(self.run_dir, self.state,
+            write_logs(self.run_dir, self.state,
                         {"config": self.config.to_dict(), "best_val_acc": self.state.best["val_acc"],
                          "best_epoch": self.state.best["epoch"], "seen_classes": self.classes,
                          "image_size": self.trainer.image_size, "terms": {n: t.symbol for n, t in TERMS.items()}})
@@ -324,7 +291,7 @@ class _Run:
     def end_epoch(self, epoch: int, phase: int, lr: float, rows: list[dict], val_items, seconds: float) -> None:
         state = self.state
         val_acc = self.trainer.validate(val_items, state.bad_log)
-        state.epoch_rows.append(_epoch_row(epoch, phase, lr, rows, val_acc, seconds))
+        state.epoch_rows.append(epoch_row(epoch, phase, lr, rows, val_acc, seconds))
         # Select on held-out seen-class accuracy only; with nothing to select on, keep the latest.
         best_acc = state.best["val_acc"]
         improved = val_acc is None or state.best["epoch"] is None or best_acc is None or val_acc > best_acc

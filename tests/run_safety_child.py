@@ -25,7 +25,7 @@ def rigged_validation():
 
 
 def kill_at(point: str) -> None:
-    real_save, real_logs = train_module.save_checkpoint, train_module._write_logs
+    real_save, real_logs = train_module.save_checkpoint, train_module.write_logs
     calls = {"n": 0}
     target, when = (point.split(":") + [""])[:2]
 
@@ -42,7 +42,7 @@ def kill_at(point: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         real_logs(*args, **kwargs)
 
-    train_module.save_checkpoint, train_module._write_logs = save, logs
+    train_module.save_checkpoint, train_module.write_logs = save, logs
 
 
 if __name__ == "__main__":

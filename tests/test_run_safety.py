@@ -57,7 +57,7 @@ class Killed(BaseException):
 def _kill_in_process(monkeypatch, point):
     target, when = (point.split(":") + [""])[:2]
     calls = {"n": 0}
-    real_save, real_logs = train_module.save_checkpoint, train_module._write_logs
+    real_save, real_logs = train_module.save_checkpoint, train_module.write_logs
 
     def save(state, path):
         calls["n"] += 1
@@ -73,7 +73,7 @@ def _kill_in_process(monkeypatch, point):
         real_logs(*args, **kwargs)
 
     monkeypatch.setattr(train_module, "save_checkpoint", save)
-    monkeypatch.setattr(train_module, "_write_logs", logs)
+    monkeypatch.setattr(train_module, "write_logs", logs)
 
 
 def _resume_and_check(bench, uninterrupted, run_root):

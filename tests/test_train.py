@@ -280,7 +280,7 @@ def _ddp_worker(rank, world_size, port, root, out):
                       LOCAL_RANK=str(rank), HF_HUB_OFFLINE="1")
     torch.set_num_threads(1)
     writes = []  # every file write of this process goes through these two functions
-    for name in ("save_checkpoint", "_write_logs"):
+    for name in ("save_checkpoint", "write_logs"):
         original = getattr(train_module, name)
         setattr(train_module, name, lambda *a, _original=original, _name=name: (writes.append(_name), _original(*a))[1])
     bench = FakeBenchmark(Path(root) / "data")
@@ -308,7 +308,7 @@ def test_distributed_two_processes_on_cpu(tmp_path):
     # both ranks log the same (all-reduced) losses
     assert [r["loss_student"] for r in ranks[0]["history"]] == [r["loss_student"] for r in ranks[1]["history"]]
     assert all(r["images"] == 10 for r in ranks[0]["history"])  # the global batch, 5 per rank
-    assert ranks[1]["writes"] == [] and "save_checkpoint" in ranks[0]["writes"] and "_write_logs" in ranks[0]["writes"]
+    assert ranks[1]["writes"] == [] and "save_checkpoint" in ranks[0]["writes"] and "write_logs" in ranks[0]["writes"]
     files = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert files == ["best.pt", "config.json", "epochs.csv", "history.json", "last.pt", "steps.csv"]
     assert (tmp_path / "run" / "steps.csv").read_text().count("\n") == 5  # one writer: header + 4 steps

@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import nbformat
+import papermill as pm
 
 from sbka_lite.paths import repo_root
 
@@ -23,9 +27,6 @@ def notebook_paths(folder: str | Path | None = None) -> list[Path]:
 
 def notebook_parameters(path: str | Path) -> dict[str, Any]:
     """The defaults of a notebook's cell tagged ``parameters`` (flat literals, by convention)."""
-    import ast
-
-    import nbformat
 
     nb = nbformat.read(Path(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -42,8 +43,6 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
 def run_notebook(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
                  *, timeout: int | None = None, log_output: bool = False) -> Path:
     """Execute one notebook with papermill in the repository root (the series' fixed working directory)."""
-    import papermill as pm
-
     path, output = Path(path), Path(output)
     if not path.is_file():
         raise FileNotFoundError(f"notebook not found: {path}")
@@ -77,8 +76,6 @@ def run_series(mode: str, out: str | Path, only: list[str] | None = None) -> lis
 
 def strip_outputs(path: str | Path) -> bool:
     """Remove outputs and execution counts from a notebook in place; True if it changed."""
-    import nbformat
-
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     changed = False

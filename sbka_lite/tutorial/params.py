@@ -28,6 +28,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
+from IPython import get_ipython
+
 _SCALARS = (bool, int, float, str, type(None), list, tuple, dict)
 
 
@@ -62,10 +64,6 @@ def _is_parameter(name: str, value: Any) -> bool:
 
 
 def _shell():
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
     return get_ipython()
 
 
