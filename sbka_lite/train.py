@@ -135,7 +135,8 @@ def _build_loader(dataset, sampler, config: TrainConfig, device: torch.device):
 
 def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     current = config.to_dict()
-    changed = sorted(key for key in current if key not in RESUMABLE_KEYS and saved.get(key) != current[key])
+    # A key the saved run does not know is newer than the run; its default keeps the old behaviour.
+    changed = sorted(key for key in current if key not in RESUMABLE_KEYS and key in saved and saved[key] != current[key])
     if changed:
         details = ", ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
         raise ValueError(f"{path} was written by a run with a different config ({details}); "
