@@ -68,6 +68,8 @@ class TrainConfig:
     # method
     alignment: str = "bidirectional"  # none | teacher_to_student | bidirectional
     gaussian: bool = True
+    align_feature: str = "raw"  # raw | layernorm: what L_align sees (layernorm: the analogue of ConvNeXt's post-norm feature)
+    freeze_norm: bool = False  # BatchNorm statistics frozen in the student (eval-mode BN): student == teacher at step 0
     w_ka: float = 1.0
     w_align: float = 0.1
     mask_scale: float = 0.3
@@ -164,6 +166,7 @@ class TrainConfig:
             need(math.isfinite(getattr(self, key)), key, "must be a finite number")
         need(self.alignment in ALIGNMENTS, "alignment", f"must be one of {ALIGNMENTS}")
         need(self.synthetic_size in ("demo", "smoke"), "synthetic_size", "must be 'demo' or 'smoke'")
+        need(self.align_feature in ("raw", "layernorm"), "align_feature", "must be 'raw' or 'layernorm'")
         need(bool(self.benchmark), "benchmark", "must name a benchmark (e.g. 'synthetic', 'sketchy')")
         need(bool(self.backbone), "backbone", "must name a timm model")
         need(self.image_size == 0 or 16 <= self.image_size <= 2048, "image_size", "must be 0 (backbone default) or in [16, 2048]")

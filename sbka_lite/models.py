@@ -148,8 +148,13 @@ class Student(nn.Module):
         pretrained: bool = True,
         *,
         backbone: nn.Module | None = None,
+        freeze_norm: bool = False,
     ) -> None:
         super().__init__()
+        # BatchNorm kept in eval mode while training: the analogue of ConvNeXt's LayerNorm, under
+        # which student and teacher start identical (train-mode statistics of mixed sketch/photo
+        # batches make the student a different network from its teacher at step 0).
+        self.freeze_norm = freeze_norm
         if num_seen_classes < 1:
             raise ValueError(f"num_seen_classes must be >= 1, got {num_seen_classes}")
         self.backbone_name = backbone_name
@@ -165,6 +170,14 @@ class Student(nn.Module):
     @property
     def imagenet_head(self) -> nn.Module:
         return self.backbone.get_classifier()
+
+    def train(self, mode: bool = True) -> "Student":
+        super().train(mode)
+        if mode and self.freeze_norm:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()  # running statistics used and kept; the affine weights still learn
+        return self
 
     @property
     def num_seen_classes(self) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from .losses import classification_loss, gaussian_alignment, soft_cross_entropy
 from .models import StudentOutput
@@ -103,7 +104,13 @@ def _student_to_teacher(objective: "SBKAObjective", inputs: StepInputs) -> torch
                description="KL(softmax(N(0, I)) || softmax(feature)): pulls the features toward a Gaussian prior",
                active=lambda objective, phase: objective.gaussian)
 def _gaussian(objective: "SBKAObjective", inputs: StepInputs) -> torch.Tensor:
-    return gaussian_alignment(inputs.student.features, inputs.noise)
+    features = inputs.student.features
+    if objective.align_feature == "layernorm":
+        # A BatchNorm backbone's pooled feature is unnormalised (post-ReLU6 for EfficientNet): the KL
+        # to a softmax of noise is then minimised by a constant vector, i.e. every image embedded alike.
+        # Per-sample LayerNorm (no affine) removes that direction, as ConvNeXt's head norm does.
+        features = F.layer_norm(features.float(), features.shape[-1:])
+    return gaussian_alignment(features, inputs.noise)
 
 
 class Losses(NamedTuple):
@@ -128,6 +135,7 @@ class SBKAObjective:
         self.config = config
         self.alignment, self.gaussian = config.alignment, config.gaussian
         self.mask_scale, self.teacher_grad_to_student = config.mask_scale, config.teacher_grad_to_student
+        self.align_feature = getattr(config, "align_feature", "raw")
 
     @property
     def uses_teacher(self) -> bool:

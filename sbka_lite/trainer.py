@@ -33,7 +33,8 @@ class SBKATrainer:
         self.objective = SBKAObjective(config)
         self.seen_classes = list(seen_classes)
         seed_everything(config.seed)
-        self.student = Student(config.backbone, len(seen_classes), pretrained=config.pretrained)
+        self.student = Student(config.backbone, len(seen_classes), pretrained=config.pretrained,
+                               freeze_norm=config.freeze_norm)
         self.teacher = Teacher.from_student(self.student) if self.objective.uses_teacher else None
         if self.teacher is None:
             # No term reads the ImageNet head, so it is frozen (DDP needs every trainable parameter to get a gradient).

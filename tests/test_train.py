@@ -429,3 +429,67 @@ def test_teacher_head_gradient_is_that_of_its_own_loss_alone(bench, tmp_path):
             assert torch.allclose(g, w, atol=1e-7, rtol=1e-5), f"teacher_grad_to_student={official}"
         # and the teacher's backbone never gets a gradient
         assert all(p.grad is None for p in trainer.teacher.backbone.parameters() if p not in set(trainer.teacher.head_parameters()))
+
+
+# ----------------------------------------------------------------------------- the paper's regime on a BatchNorm backbone
+
+
+@pytest.mark.parametrize("freeze_norm", [True, False])
+def test_with_frozen_norm_student_and_teacher_agree_at_step_zero(bench, tmp_path, freeze_norm):
+    """ConvNeXt (LayerNorm) student and teacher are the same function at step 0; a BatchNorm student
+    is only with frozen statistics. Then L_KA^S starts at the teacher's own (masked) cross-entropy."""
+    from sbka_lite.losses import soft_cross_entropy
+
+    config = tiny_config(tmp_path, freeze_norm=freeze_norm, gaussian=False)
+    mask = semantic_mask_of(bench, bench.seen_classes)
+    trainer = SBKATrainer(config, bench.seen_classes, mask, torch.device("cpu"))
+    trainer.start_epoch(0)
+    batch = _one_batch(bench, config, trainer)
+    photos = batch.is_photo
+    with torch.no_grad():
+        student_logits = trainer.student(batch.images).imagenet_logits[photos]  # train mode, as in a step
+        teacher_logits = trainer.teacher(batch.images[photos])
+        own = soft_cross_entropy(teacher_logits, teacher_logits, semantic_mask=mask[batch.labels[photos]])
+    agree = torch.allclose(student_logits, teacher_logits, atol=1e-5)
+    assert agree == freeze_norm, "train-mode BatchNorm should make them differ; frozen, they must agree"
+    values = trainer.step(batch, epoch=0, global_step=0)
+    if freeze_norm:
+        assert values["loss_ka_student"] == pytest.approx(own.item(), rel=1e-5)
+        bn = [m for m in trainer.student.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        assert bn and not any(m.training for m in bn)  # and stays so after the step's train()
+        assert torch.equal(bn[0].running_mean, trainer.teacher.backbone.get_submodule(
+            next(n for n, m in trainer.student.backbone.named_modules() if m is bn[0])).running_mean)
+
+
+def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
+    """Minimising L_align on a raw (non-negative, post-ReLU6) feature drives every image toward one
+    constant vector: the L2-normalised embeddings collapse. On the LayerNormed feature it cannot."""
+    from types import SimpleNamespace
+
+    from sbka_lite.models import StudentOutput
+    from sbka_lite.objective import TERMS, SBKAObjective, StepInputs
+
+    def mean_cosine(x):
+        e = torch.nn.functional.normalize(x, dim=-1)
+        similarity = e @ e.T
+        return float((similarity.sum() - similarity.diagonal().sum()) / (len(x) * (len(x) - 1)))
+
+    results = {}
+    for feature in ("raw", "layernorm"):
+        torch.manual_seed(0)
+        x = (6 * torch.rand(32, 64)).requires_grad_()  # like ReLU6 outputs
+        objective = SBKAObjective(SimpleNamespace(alignment="none", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
+                                                  teacher_grad_to_student=False, warmup_epochs=0, align_feature=feature))
+        optimizer = torch.optim.Adam([x], lr=0.05)
+        start = mean_cosine(x.detach())
+        for step in range(300):
+            out = StudentOutput(embedding=x, seen_logits=x[:, :2], imagenet_logits=x, features=x)
+            inputs = StepInputs(out, torch.zeros(32, dtype=torch.long), torch.zeros(32, dtype=torch.bool), None, None,
+                                torch.randn(32, 64))
+            loss = TERMS["loss_align"].compute(objective, inputs)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        results[feature] = (start, mean_cosine(x.detach()))
+    assert results["raw"][1] > 0.99, results  # collapsed: every embedding points the same way
+    assert results["layernorm"][1] < results["layernorm"][0] + 0.02, results  # no pull together
