@@ -207,14 +207,14 @@ def missing(rows: list[dict[str, Any]], seeds, arms) -> list[tuple[str, int]]:
     return [(arm, seed) for seed in seeds for arm in arms if (arm, seed) not in have]
 
 
-def summarise(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Mean, standard deviation and count per arm (in ARMS order)."""
+def summarise(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation and count per arm (in ARMS order), of rows or of `load_results`' table."""
     frame = pd.DataFrame(rows)
     table = frame.groupby("arm")[["map_all", "prec_100"]].agg(["mean", "std", "count"])
     return table.reindex([a for a in KNOWN_ARMS if a in table.index])
 
 
-def summary_record(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def summary_record(rows: list[dict[str, Any]] | pd.DataFrame) -> dict[str, dict[str, float]]:
     """`summarise` as plain numbers per arm, for a notebook's recorder: ``{arm: {map_all_mean, ...}}``."""
     table = summarise(rows)
     return {arm: {"map_all_mean": float(row[("map_all", "mean")]), "map_all_std": float(row[("map_all", "std")]),
