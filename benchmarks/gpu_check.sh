@@ -98,6 +98,7 @@ run eval_quickdraw 120 "$PY" benchmarks/eval_speed.py "${EVAL[@]}" --out "$PARTS
 "$PY" - "$PARTS" "$WORK" "$OUT" "$DRY" <<'PYEOF'
 """Merge the steps' outputs into one JSON (benchmarks/results/gpu.json)."""
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -116,12 +117,13 @@ def read_json(path):
 
 
 def last_json_object(text):
-    """The JSON summary sbka_lite.train prints last (rank 0)."""
-    start = text.rfind("\n{")
-    try:
-        return json.loads(text[start + 1:]) if start >= 0 else None
-    except ValueError:
-        return None
+    """The JSON summary sbka_lite.train prints last (rank 0): the last object opened at a line start."""
+    for match in reversed(list(re.finditer(r"(?m)^\{", text))):
+        try:
+            return json.loads(text[match.start():])
+        except ValueError:
+            continue
+    return None
 
 
 steps = {}
