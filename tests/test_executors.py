@@ -82,6 +82,7 @@ def test_killed_job_is_reported_with_its_log_and_only_it_reruns(notebook, tmp_pa
     records = sweep.run_sweep(config, progress=False, executor=ExecutorConfig(**SUBMITIT))
     assert [r["status"] for r in records] == ["ok", "failed"]
     assert "without a result" in records[1]["error"] and Path(records[1]["log"]).is_file()
+    assert json.loads((out / "K-2" / "result.json").read_text()) == records[1]  # on disk, not only returned
     kept = (out / "K-1" / "result.json").stat().st_mtime_ns
     # the same cells again once the cause is gone (as with more memory): only the killed one runs
     again = sweep.run_sweep(sweep.SweepConfig(str(notebook), {"K": [1, 2]}, str(out)), progress=False,

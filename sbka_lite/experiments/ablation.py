@@ -184,9 +184,11 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     if harvested:
         add(harvested)
     local = executor.kind == "local"
-    benchmark = synthetic_benchmark(smoke, progress=progress) if local else None
+    # generated here, once, so that jobs starting together never race to write it
+    benchmark = synthetic_benchmark(smoke, progress=progress)
     cells = [Cell(f"{arm}-seed{seed}", run_ablation_cell, (arm, seed, wanted),
-                  {"smoke": smoke, "workdir": str(workdir), "progress": progress and local, "benchmark": benchmark},
+                  {"smoke": smoke, "workdir": str(workdir), "progress": progress and local,
+                   "benchmark": benchmark if local else None},
                   marker=workdir / "jobs" / f"{arm}-seed{seed}.json")
              for arm, seed, wanted in plan_cells(seeds, arms, done)]
 
