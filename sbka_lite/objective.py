@@ -27,6 +27,7 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
 
+from .config import ALIGNMENTS
 from .losses import classification_loss, gaussian_alignment, soft_cross_entropy
 from .models import StudentOutput
 
@@ -119,7 +120,6 @@ class Losses(NamedTuple):
     teacher: torch.Tensor | None  # the teacher's total (None when it does not learn this step)
 
 
-ALIGNMENTS = ("none", "teacher_to_student", "bidirectional")
 
 
 class SBKAObjective:

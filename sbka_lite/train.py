@@ -289,13 +289,22 @@ class _Run:
         state.history.append(row)
         return row
 
+    def _selects(self, epoch: int, val_acc: float | None) -> bool:
+        """Whether this epoch becomes best.pt: on held-out seen-class accuracy only (never unseen classes)."""
+        rule, state = self.config.selection, self.state
+        if rule == "last" or val_acc is None:  # nothing to select on: keep the latest
+            return True
+        if rule == "official":  # phase-2 epochs only, and only above every earlier epoch, warm-up included
+            earlier = [row["val_acc"] for row in state.epoch_rows[:-1] if row["val_acc"] is not None]
+            return epoch >= self.config.warmup_epochs and all(val_acc > value for value in earlier)
+        best = state.best["val_acc"]
+        return state.best["epoch"] is None or best is None or val_acc > best
+
     def end_epoch(self, epoch: int, phase: int, lr: float, rows: list[dict], val_items, seconds: float) -> None:
         state = self.state
         val_acc = self.trainer.validate(val_items, state.bad_log)
         state.epoch_rows.append(epoch_row(epoch, phase, lr, rows, val_acc, seconds))
-        # Select on held-out seen-class accuracy only; with nothing to select on, keep the latest.
-        best_acc = state.best["val_acc"]
-        improved = val_acc is None or state.best["epoch"] is None or best_acc is None or val_acc > best_acc
+        improved = self._selects(epoch, val_acc)
         if improved:
             state.best = {"val_acc": val_acc, "epoch": epoch}
         state.epoch, state.step_in_epoch = epoch + 1, 0

@@ -70,7 +70,8 @@ class SBKATrainer:
 
     def training_transform(self) -> ImageTransform:
         ic = self.image_config
-        return ImageTransform(self.image_size, ic.mean, ic.std, augment=self.config.augment, interpolation=ic.interpolation)
+        return ImageTransform(self.image_size, ic.mean, ic.std, augment=self.config.augment,
+                              augment_style=self.config.augment_style, interpolation=ic.interpolation)
 
     # ----------------------------------------------------------------- schedule
     def phase(self, epoch: int) -> int:

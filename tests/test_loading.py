@@ -102,11 +102,12 @@ def _sampler(**kwargs):
 
 def test_sampler_composition_epoch_length_and_coverage():
     sampler = _sampler()
-    assert len(sampler) == min(10 // 2, 17 // 4) == 4
+    assert len(sampler) == min(-(-10 // 2), -(-17 // 4)) == 5  # one pass keeps the last partial batch
     batches = list(sampler)
-    assert len(batches) == 4
-    for batch in batches:
+    assert len(batches) == 5
+    for batch in batches[:-1]:
         assert [m for m, _, _ in batch] == [SKETCH] * 2 + [PHOTO] * 4
+    assert [m for m, _, _ in batches[-1]] == [SKETCH] * 2 + [PHOTO] * 1  # 17 photos = 4 x 4 + 1
     sketches = [i for b in batches for m, i, _ in b if m == SKETCH]
     assert len(set(sketches)) == len(sketches)  # no repeats within one pass
     longer = _sampler(steps_per_epoch=9)  # more steps than data: permutations are chained
@@ -123,7 +124,7 @@ def test_sampler_is_deterministic_per_seed_and_epoch_and_resumes_mid_epoch():
     assert list(_sampler(seed=4)) != list(a)
     full = list(a)
     a.set_epoch(0, start_step=2)
-    assert len(a) == 2 and list(a) == full[2:]
+    assert len(a) == 3 and list(a) == full[2:]
 
 
 def test_sampler_shards_are_the_single_process_batch():
@@ -133,7 +134,7 @@ def test_sampler_shards_are_the_single_process_batch():
         together = shards[0][step] + shards[1][step]
         assert sorted(together) == sorted(batch)
         assert not set(shards[0][step]) & set(shards[1][step])
-        assert sum(m == SKETCH for m, _, _ in shards[0][step]) == 2
+        assert sum(m == SKETCH for m, _, _ in shards[0][step]) == (2 if step < len(single) - 1 else 1)
 
 
 def test_sampler_rejects_impossible_settings():
@@ -143,7 +144,7 @@ def test_sampler_rejects_impossible_settings():
         MixedBatchSampler(5, 5, 0, 0)
     with pytest.raises(ValueError, match="rank"):
         MixedBatchSampler(5, 5, 1, 1, rank=2, world_size=2)
-    assert len(MixedBatchSampler(5, 0, 2, 0)) == 2  # sketches only is allowed
+    assert len(MixedBatchSampler(5, 0, 2, 0)) == 3  # sketches only is allowed (2 + 2 + 1)
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +234,60 @@ def test_a_16_bit_sketch_listed_in_a_benchmark_trains_like_its_8_bit_twin(tmp_pa
     assert twin["error"] == sixteen["error"] == ""
     torch.testing.assert_close(sixteen["image"], twin["image"], rtol=0, atol=0)
     assert sixteen["image"].min() < -0.9 and (sixteen["image"] < 0.5).float().mean() > 0.05  # ink, not a white page
+
+
+def test_official_augmentation_is_skimages_affine_about_the_origin_before_the_resize():
+    from skimage.transform import AffineTransform, warp
+
+    from sbka_lite.data.augment import apply_official, official_params
+
+    stored = np.zeros((40, 60, 3), dtype=np.uint8)
+    stored[5:15, 5:25] = (255, 200, 100)  # a block near the top-left corner
+    image = Image.fromarray(stored)
+    params = {"apply": True, "flip": False, "scale": (1.2, 0.8), "rotation": 0.3, "translation": (4.0, -3.0)}
+    got = np.asarray(apply_official(image, params))
+    # the same map by hand: output(p) = input(T^-1 p), T = translate . rotate . scale about (0, 0)
+    c, s = np.cos(0.3), np.sin(0.3)
+    forward = np.array([[1.2 * c, -0.8 * s, 4.0], [1.2 * s, 0.8 * c, -3.0], [0, 0, 1]])
+    want = warp(stored, AffineTransform(matrix=forward).inverse, preserve_range=True).astype(np.uint8)
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == stored.shape and got[-1, -1].tolist() == [0, 0, 0]  # black fill, stored size kept
+    flipped = np.asarray(apply_official(image, {**params, "flip": True, "scale": (1, 1), "rotation": 0.0,
+                                                "translation": (0.0, 0.0)}))
+    np.testing.assert_array_equal(flipped, stored[:, ::-1])
+    # the 0.7 gate and the four 0.5 coins, over many draws
+    draws = [official_params(np.random.default_rng(k)) for k in range(3000)]
+    applied = [d for d in draws if d["apply"]]
+    assert abs(len(applied) / 3000 - 0.7) < 0.03
+    assert abs(np.mean([d["flip"] for d in applied]) - 0.5) < 0.04
+    assert abs(np.mean([d["scale"] != (1.0, 1.0) for d in applied]) - 0.5) < 0.04
+    assert any(d["scale"][0] != d["scale"][1] for d in applied)  # independent x and y scales
+    assert max(abs(d["rotation"]) for d in applied) <= np.pi / 6 and max(abs(d["translation"][0]) for d in applied) <= 10
+
+
+def test_the_official_style_augments_before_the_resize():
+    stored = Image.fromarray(np.full((80, 80, 3), 255, dtype=np.uint8))
+    transform = ImageTransform(16, *HALF, augment=True, augment_style="official")
+    seen = {tuple(transform(stored, np.random.default_rng(k)).shape) for k in range(5)}
+    assert seen == {(3, 16, 16)}
+    # black corners appear after a shift on the stored image: a white image is not white any more
+    means = [float(transform(stored, np.random.default_rng(k)).mean()) for k in range(20)]
+    assert min(means) < max(means)
+    with pytest.raises(ValueError, match="augment_style"):
+        ImageTransform(16, *HALF, augment=True, augment_style="sideways")
+
+
+def test_one_pass_keeps_the_last_partial_batch_like_zipped_loaders():
+    # Sketchy split 1: 55,252 sketches / 70 and 68,401 photos / 140 -> 489 steps (not 488)
+    sampler = MixedBatchSampler(55_252, 68_401, 70, 140, steps_per_epoch=0, seed=0)
+    assert len(sampler) == 489
+    small = MixedBatchSampler(10, 20, 4, 8, steps_per_epoch=0, seed=1)  # ceil: 3 and 3 steps
+    batches = list(small)
+    assert len(batches) == 3
+    assert [sum(k[0] == 0 for k in b) for b in batches] == [4, 4, 2]  # sketches, the last partial
+    assert [sum(k[0] == 1 for k in b) for b in batches] == [8, 8, 4]
+    for modality, count in ((0, 10), (1, 20)):  # each image once: a pass, not a chain
+        seen = [k[1] for b in batches for k in b if k[0] == modality]
+        assert sorted(seen) == list(range(count))
+    shards = [list(MixedBatchSampler(10, 20, 4, 8, seed=1, rank=r, world_size=2))[-1] for r in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == sorted(batches[-1])  # the partial batch is sharded too

@@ -223,3 +223,27 @@ def test_ensure_trained_with_an_override_trains_beside_the_default_run(tmp_path,
     other = ensure_trained(bench, True, tmp_path, progress=False, w_ka=0.5, **tiny)  # used to land in first's folder
     assert first.run_dir != other.run_dir and other.completed
     assert json.loads((other.run_dir / "config.json").read_text())["w_ka"] == 0.5
+
+
+@pytest.mark.parametrize("rule, accuracies, chosen", [
+    ("best", (0.5, 0.9, 0.7, 0.8), 1),
+    ("official", (0.5, 0.9, 0.7, 0.8), None),  # no phase-2 epoch beats the warm-up's 0.9: no best.pt
+    ("official", (0.5, 0.6, 0.7, 0.65), 2),
+    ("last", (0.5, 0.9, 0.7, 0.8), 3),
+])
+def test_selection_rules(rule, accuracies, chosen, bench, tmp_path, monkeypatch):
+    original = train_module.SBKATrainer.start_epoch
+
+    def start_epoch(self, epoch):
+        self.rigged_epoch = epoch
+        return original(self, epoch)
+
+    monkeypatch.setattr(train_module.SBKATrainer, "start_epoch", start_epoch)
+    monkeypatch.setattr(train_module.SBKATrainer, "validate", lambda self, items, log: accuracies[self.rigged_epoch])
+    config = tiny_config(tmp_path, epochs=4, warmup_epochs=2, steps_per_epoch=1, selection=rule)
+    result = train_module.train(config, bench, progress=False)
+    assert result.best_epoch == chosen
+    if chosen is None:
+        assert result.best_checkpoint is None and not (result.run_dir / "best.pt").exists()
+    else:
+        assert load_checkpoint(result.best_checkpoint)["best"]["epoch"] == chosen

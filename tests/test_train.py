@@ -81,7 +81,11 @@ def test_shipped_configs_are_valid(name):
     assert config.alignment in train_module.ALIGNMENTS
     if name.startswith("paper_"):
         assert (config.lr, config.weight_decay, config.epochs, config.image_size) == (1e-4, 5e-4, 20, 224)
-        assert (config.sketches_per_batch, config.photos_per_batch) == (70, 140)
+        official = {"quickdraw": (11, 99, 4, 1.0, "last"), "tuberlin": (21, 189, 6, 0.5, "official")}.get(
+            config.benchmark, (70, 140, 10, 1.0, "official"))  # batch, warm-up, teacher lr factor, selection
+        assert (config.sketches_per_batch, config.photos_per_batch, config.warmup_epochs, config.teacher_lr_factor,
+                config.selection) == official
+        assert config.augment_style == "official" and config.steps_per_epoch == 0
 
 
 def test_cli_prints_the_resolved_config(capsys):
@@ -493,3 +497,12 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
         results[feature] = (start, mean_cosine(x.detach()))
     assert results["raw"][1] > 0.99, results  # collapsed: every embedding points the same way
     assert results["layernorm"][1] < results["layernorm"][0] + 0.02, results  # no pull together
+
+
+def test_the_teacher_head_runs_at_its_own_learning_rate_factor(bench, tmp_path):
+    config = tiny_config(tmp_path, teacher_lr_factor=0.5)
+    trainer = SBKATrainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes), torch.device("cpu"))
+    for epoch in (0, 1):
+        trainer.start_epoch(epoch)
+        student_lr = trainer.optimizer.param_groups[0]["lr"]
+        assert trainer.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * student_lr)

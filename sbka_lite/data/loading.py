@@ -17,11 +17,10 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from .decode import WHITE as _WHITE
+from .augment import STYLES, apply_centred, apply_official, centred_params, official_params
 from .decode import decode_image
 from .decode import decode_image as read_image  # noqa: F401  (the name tests and callers use)
 from .errors import ImageReadError
@@ -33,16 +32,13 @@ _INTERPOLATION = {
     "bicubic": Image.Resampling.BICUBIC,
     "lanczos": Image.Resampling.LANCZOS,
 }
-# The official augmentation translates by up to 10 px on 224 px inputs; we scale that with the size.
-_REFERENCE_SIZE = 224
 
 
 class ImageTransform:
     """Resize to a square, optionally augment, convert to a normalised float tensor [3, H, W].
 
-    Augmentation (docs/METHOD.md, each part with probability 0.5): horizontal flip, scale in
-    [0.7, 1.3], rotation in [-30, 30] degrees, translation up to 10 px per axis at 224 px
-    (scaled to `image_size`). Uncovered areas are filled white, the sketches' background.
+    Augmentation (`augment=True`) in the ``augment_style`` of `sbka_lite.data.augment`:
+    ``"centred"`` (default) or ``"official"`` (the SBKA scripts' own).
     """
 
     def __init__(
@@ -53,6 +49,7 @@ class ImageTransform:
         *,
         augment: bool = False,
         interpolation: str = "bilinear",
+        augment_style: str = "centred",
     ) -> None:
         if image_size < 8:
             raise ValueError(f"image_size must be >= 8 pixels, got {image_size}")
@@ -61,43 +58,23 @@ class ImageTransform:
         self.image_size = int(image_size)
         self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-        self.augment = augment
+        if augment_style not in STYLES:
+            raise ValueError(f"augment_style must be one of {STYLES}, got {augment_style!r}")
+        self.augment, self.augment_style = augment, augment_style
         self.interpolation = interpolation
 
     def augmentation_params(self, rng: np.random.Generator) -> dict:
-        """Draw one augmentation (identity parts where a coin says no)."""
-        max_shift = 10.0 * self.image_size / _REFERENCE_SIZE
-        coins = rng.random(4) < 0.5
-        draws = rng.uniform(size=4)
-        return {
-            "flip": bool(coins[0]),
-            "scale": float(0.7 + 0.6 * draws[0]) if coins[1] else 1.0,
-            "angle": float(-30.0 + 60.0 * draws[1]) if coins[2] else 0.0,
-            "translate": (
-                (int(round((2 * draws[2] - 1) * max_shift)), int(round((2 * draws[3] - 1) * max_shift)))
-                if coins[3]
-                else (0, 0)
-            ),
-        }
+        """Draw one augmentation of this transform's style (see `sbka_lite.data.augment`)."""
+        return official_params(rng) if self.augment_style == "official" else centred_params(rng, self.image_size)
 
     def __call__(self, image: Image.Image, rng: np.random.Generator | None = None) -> torch.Tensor:
+        if self.augment and rng is None:
+            raise ValueError("an augmenting ImageTransform needs an rng (numpy Generator)")
+        if self.augment and self.augment_style == "official":  # on the stored image, before the resize
+            image = apply_official(image, self.augmentation_params(rng))
         image = image.resize((self.image_size, self.image_size), _INTERPOLATION[self.interpolation])
-        if self.augment:
-            if rng is None:
-                raise ValueError("an augmenting ImageTransform needs an rng (numpy Generator)")
-            params = self.augmentation_params(rng)
-            if params["flip"]:
-                image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            if params["scale"] != 1.0 or params["angle"] != 0.0 or params["translate"] != (0, 0):
-                image = TF.affine(
-                    image,
-                    angle=params["angle"],
-                    translate=list(params["translate"]),
-                    scale=params["scale"],
-                    shear=[0.0],
-                    interpolation=TF.InterpolationMode.BILINEAR,
-                    fill=list(_WHITE),
-                )
+        if self.augment and self.augment_style == "centred":
+            image = apply_centred(image, self.augmentation_params(rng))
         tensor = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1).float().div_(255.0)
         return (tensor - self.mean) / self.std
 
@@ -174,8 +151,9 @@ class MixedBatchSampler(Sampler):
     The *global* batch has `sketches_per_batch` + `photos_per_batch` images (the paper: 70 + 140);
     rank ``r`` of ``world_size`` takes every ``world_size``-th of them, so the union over ranks is
     the single-process batch. Orders and per-sample augmentation seeds are drawn from
-    ``(seed, epoch)`` only. An epoch is `steps_per_epoch` steps, or when 0 one pass over the
-    scarcer modality (like zipping two loaders); passes longer than the data chain permutations.
+    ``(seed, epoch)`` only. An epoch is `steps_per_epoch` steps (passes longer than the data
+    chain permutations), or when 0 one pass: as zipping the two loaders, it ends with the first
+    exhausted one and keeps the last partial batch.
     """
 
     def __init__(
@@ -200,10 +178,13 @@ class MixedBatchSampler(Sampler):
         self.counts = (num_sketches, num_photos)
         self.per_batch = (sketches_per_batch, photos_per_batch)
         self.seed, self.rank, self.world_size = seed, rank, world_size
-        if steps_per_epoch > 0:
+        # steps_per_epoch 0: one pass, as zipping two loaders that keep their last partial batch
+        # (489 steps on Sketchy split 1: 68,401 photos / 140, the last step with 81 of them).
+        self.one_pass = steps_per_epoch <= 0
+        if not self.one_pass:
             self.steps_per_epoch = steps_per_epoch
         else:
-            passes = [count // per for count, per in zip(self.counts, self.per_batch) if per > 0]
+            passes = [math.ceil(count / per) for count, per in zip(self.counts, self.per_batch) if per > 0]
             self.steps_per_epoch = max(1, min(passes))
         self.epoch = 0
         self.start_step = 0
@@ -219,7 +200,7 @@ class MixedBatchSampler(Sampler):
         rng = np.random.default_rng([self.seed, self.epoch, 0x5B4A])
         orders = []
         for count, per_batch in zip(self.counts, self.per_batch):
-            needed = self.steps_per_epoch * per_batch
+            needed = min(self.steps_per_epoch * per_batch, count) if self.one_pass else self.steps_per_epoch * per_batch
             chunks = [rng.permutation(count) for _ in range(math.ceil(needed / count))] if per_batch else []
             orders.append(np.concatenate(chunks)[:needed] if chunks else np.zeros(0, dtype=np.int64))
         seeds = rng.integers(0, 2**62, size=(self.steps_per_epoch, sum(self.per_batch)))
@@ -229,11 +210,11 @@ class MixedBatchSampler(Sampler):
         orders, seeds = self._orders()
         n_sketch, n_photo = self.per_batch
         for step in range(self.start_step, self.steps_per_epoch):
-            keys = [(SKETCH, int(i), int(s)) for i, s in zip(orders[SKETCH][step * n_sketch:(step + 1) * n_sketch], seeds[step, :n_sketch])]
-            keys += [(PHOTO, int(i), int(s)) for i, s in zip(orders[PHOTO][step * n_photo:(step + 1) * n_photo], seeds[step, n_sketch:])]
-            sketches = keys[:n_sketch][self.rank::self.world_size]
-            photos = keys[n_sketch:][self.rank::self.world_size]
-            yield sketches + photos
+            sketches = [(SKETCH, int(i), int(s)) for i, s in
+                        zip(orders[SKETCH][step * n_sketch:(step + 1) * n_sketch], seeds[step, :n_sketch])]
+            photos = [(PHOTO, int(i), int(s)) for i, s in
+                      zip(orders[PHOTO][step * n_photo:(step + 1) * n_photo], seeds[step, n_sketch:])]
+            yield sketches[self.rank::self.world_size] + photos[self.rank::self.world_size]
 
 
 @dataclass
