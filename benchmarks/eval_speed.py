@@ -113,7 +113,7 @@ def _sort_bound(query: np.ndarray, gallery: np.ndarray, n_rows: int, chunk: int)
     import torch
     from threadpoolctl import threadpool_limits
 
-    from sbka_lite.metrics import _CPU_THREADS
+    from sbka_lite.metrics_engine import CPU_THREADS as _CPU_THREADS
 
     gemm = np_sort = torch_sort = threaded = 0.0
     torch_rows = 0
