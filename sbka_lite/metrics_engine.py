@@ -6,7 +6,7 @@ chunk of queries shares one relevant set. Per chunk: one distance GEMM
 relevant distance finds how many items are nearer by binary search in the sorted row. Under
 the tie rule of `sbka_lite.distances` (equal distances by gallery index) that count is the
 rank, plus, inside a group of equal distances, the relevant items of lower index; only a row
-where a relevant item ties with an irrelevant one needs more, and gets one stable argsort.
+where a relevant item ties with an irrelevant one needs more: one pass over the row per tied value.
 Memory is bounded by the chunk: never a full queries x gallery matrix. The ranks are computed
 once and every requested convention (`sbka_lite.metrics_conventions`) reads them.
 """
@@ -104,39 +104,61 @@ def class_chunks(query_codes: np.ndarray, gallery_codes: np.ndarray, chunk_size:
 
 
 # ----------------------------------------------------------------------------- ranks
+def _group_bounds(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each entry of rows sorted ascending: the first index of its group of equal values, and
+    one past the last (``searchsorted`` left and right of every entry in its own row, vectorised)."""
+    n = sorted_values.shape[1]
+    positions = np.broadcast_to(np.arange(n), sorted_values.shape)
+    starts = np.ones(sorted_values.shape, dtype=bool)
+    starts[:, 1:] = sorted_values[:, 1:] != sorted_values[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
+    ends = np.ones(sorted_values.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    after = np.minimum.accumulate(np.where(ends, positions + 1, n)[:, ::-1], axis=1)[:, ::-1]
+    return first, after
+
+
 def _ranks_numpy(dist: np.ndarray, relevant: np.ndarray) -> tuple[np.ndarray, ...]:
-    rel = dist[:, relevant]
-    rel_sorted = np.take_along_axis(rel, np.argsort(rel, axis=1, kind="stable"), 1)
+    rel_sorted = np.sort(dist[:, relevant], axis=1)
     sorted_rows = np.sort(dist, axis=1)  # a copy: `dist` stays for rows with mixed ties
-    shape = rel_sorted.shape
-    n_lt, n_le, rel_lt, rel_le = (np.empty(shape, dtype=np.int64) for _ in range(4))
+    n_le = np.empty(rel_sorted.shape, dtype=np.int64)
     for i in range(len(dist)):  # sorted needles: numpy's searchsorted walks them in one pass
-        n_lt[i] = np.searchsorted(sorted_rows[i], rel_sorted[i], side="left")
         n_le[i] = np.searchsorted(sorted_rows[i], rel_sorted[i], side="right")
-        rel_lt[i] = np.searchsorted(rel_sorted[i], rel_sorted[i], side="left")
-        rel_le[i] = np.searchsorted(rel_sorted[i], rel_sorted[i], side="right")
-    return n_lt, n_le, rel_lt, rel_le
+    # n_lt: step back over equal values (a group of equal float32 distances holds two or three)
+    n_lt = n_le - 1
+    flat_rows = sorted_rows.ravel()
+    flat_lt = (n_lt + np.arange(len(dist))[:, None] * dist.shape[1]).ravel()  # flat index of the item itself
+    needles = rel_sorted.ravel()
+    check = np.flatnonzero(n_lt.ravel() > 0)
+    while check.size:
+        check = check[flat_rows[flat_lt[check] - 1] == needles[check]]
+        flat_lt[check] -= 1
+        n_lt.ravel()[check] -= 1
+        check = check[n_lt.ravel()[check] > 0]
+    rel_lt, rel_le = _group_bounds(rel_sorted)
+    return rel_sorted, n_lt, n_le, rel_lt, rel_le
 
 
 def _ranks_torch(dist: torch.Tensor, relevant: np.ndarray) -> tuple[np.ndarray, ...]:
-    rel = torch.sort(dist[:, torch.from_numpy(relevant).to(dist.device)], dim=1, stable=True).values
+    rel = torch.sort(dist[:, torch.from_numpy(relevant).to(dist.device)], dim=1).values
     sorted_rows = torch.sort(dist, dim=1).values
     counts = (torch.searchsorted(sorted_rows, rel, side="left"), torch.searchsorted(sorted_rows, rel, side="right"),
               torch.searchsorted(rel, rel, side="left"), torch.searchsorted(rel, rel, side="right"))
-    return tuple(c.cpu().numpy() for c in counts)
+    return (rel.cpu().numpy(), *(c.cpu().numpy() for c in counts))
 
 
-def _stable_positions(rows: Any, relevant: np.ndarray) -> np.ndarray:
-    """Ranks of the relevant columns in a stable sort of each row, ascending."""
-    if isinstance(rows, np.ndarray):
-        perm = np.argsort(rows, axis=1, kind="stable")
-        position = np.empty_like(perm)
-        np.put_along_axis(position, perm, np.broadcast_to(np.arange(rows.shape[1]), perm.shape), 1)
-    else:
-        perm = torch.sort(rows, dim=1, stable=True).indices
-        position = torch.empty_like(perm).scatter_(
-            1, perm, torch.arange(rows.shape[1], device=rows.device).expand_as(perm)).cpu().numpy()
-    return np.sort(position[:, relevant], axis=1)
+def _tied_ranks(row: np.ndarray, relevant: np.ndarray, rel_values: np.ndarray, n_lt: np.ndarray,
+                rel_lt: np.ndarray, mixed: np.ndarray) -> np.ndarray:
+    """Exact ranks of one row's relevant items (in rank order) whose distance group holds irrelevant
+    items too: the nearer items plus the group's items of lower gallery index (a scan up to it)."""
+    rel_row = row[relevant]
+    ranks = []
+    for t in np.flatnonzero(mixed):
+        value = rel_values[t]
+        # the group's relevant items in gallery order; this one is the (t - rel_lt)-th of them
+        j = relevant[np.flatnonzero(rel_row == value)[t - rel_lt[t]]]
+        ranks.append(n_lt[t] + np.count_nonzero(row[:j] == value))
+    return np.asarray(ranks, dtype=np.int64)
 
 
 def relevant_ranks(dist: np.ndarray | torch.Tensor, relevant: np.ndarray
@@ -147,17 +169,15 @@ def relevant_ranks(dist: np.ndarray | torch.Tensor, relevant: np.ndarray
     rank the number of gallery and of relevant items whose distance is <= its own; and per
     row whether a relevant item shares its distance with an irrelevant one.
     """
-    if isinstance(dist, np.ndarray):
-        n_lt, n_le, rel_lt, rel_le = _ranks_numpy(dist, relevant)
-    else:  # torch, e.g. on a GPU
-        n_lt, n_le, rel_lt, rel_le = _ranks_torch(dist, relevant)
+    is_numpy = isinstance(dist, np.ndarray)
+    rel_values, n_lt, n_le, rel_lt, rel_le = (_ranks_numpy if is_numpy else _ranks_torch)(dist, relevant)
     # nearer items, then the relevant items of lower index inside the group of equal distances
     ranks = n_lt + (np.arange(len(relevant)) - rel_lt)
-    tied = ((n_le - n_lt) > (rel_le - rel_lt)).any(1)
-    if tied.any():  # the group also holds irrelevant items: their indices decide
-        rows = np.flatnonzero(tied)
-        ranks[rows] = _stable_positions(dist[rows] if isinstance(dist, np.ndarray)
-                                        else dist[torch.from_numpy(rows).to(dist.device)], relevant)
+    mixed = (n_le - n_lt) > (rel_le - rel_lt)  # the group also holds irrelevant items: their indices decide
+    tied = mixed.any(1)
+    for i in np.flatnonzero(tied):  # few items per row (a group of equal float32 distances is small)
+        row = dist[i] if is_numpy else dist[i].cpu().numpy()
+        ranks[i, mixed[i]] = _tied_ranks(row, relevant, rel_values[i], n_lt[i], rel_lt[i], mixed[i])
     return ranks, n_le, rel_le, tied
 
 

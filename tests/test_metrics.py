@@ -13,7 +13,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from sbka_lite import metrics_engine
+from sbka_lite import metrics, metrics_engine
 from sbka_lite.metrics import (class_balanced_mean, evaluate_retrieval, evaluate_scorer, evaluate_scores,
                                pairwise_distances)
 
@@ -388,3 +388,7 @@ def test_benchmark_quick_mode_writes_json(tmp_path):
         assert size["max_abs_ap_difference_vs_baseline"] < 1e-9
         assert size["speedup_vs_per_query_baseline"] > 1
         assert size["sort_bound"]["seconds_scaled"] > 0
+        every = size["all_presets"]
+        assert set(every["presets"]) == set(metrics.PRESETS) and every["seconds"] > 0
+        # the default preset's figures inside the all-presets run are the single run's
+        assert every["presets"]["sbka_lite"]["map_all"] == size["ours"]["map_all"]
