@@ -30,7 +30,6 @@ from sbka_lite.metrics_conventions import (AP_CONVENTIONS, PRESET_SOURCES, PRESE
                                            aggregate, per_query_names, resolve, value_key)
 
 CHUNK_BYTES = engine.CHUNK_BYTES
-_to_numpy = to_numpy
 
 
 class Scorer(Protocol):

@@ -6,7 +6,7 @@ chunk of queries shares one relevant set. Per chunk: one distance GEMM
 relevant distance finds how many items are nearer by binary search in the sorted row. Under
 the tie rule of `sbka_lite.distances` (equal distances by gallery index) that count is the
 rank, plus, inside a group of equal distances, the relevant items of lower index; only a row
-where a relevant item ties with an irrelevant one needs more: one pass over the row per tied value.
+where a relevant item ties with an irrelevant one needs more: a scan of the row up to that item.
 Memory is bounded by the chunk: never a full queries x gallery matrix. The ranks are computed
 once and every requested convention (`sbka_lite.metrics_conventions`) reads them.
 """
@@ -175,9 +175,11 @@ def relevant_ranks(dist: np.ndarray | torch.Tensor, relevant: np.ndarray
     ranks = n_lt + (np.arange(len(relevant)) - rel_lt)
     mixed = (n_le - n_lt) > (rel_le - rel_lt)  # the group also holds irrelevant items: their indices decide
     tied = mixed.any(1)
-    for i in np.flatnonzero(tied):  # few items per row (a group of equal float32 distances is small)
-        row = dist[i] if is_numpy else dist[i].cpu().numpy()
-        ranks[i, mixed[i]] = _tied_ranks(row, relevant, rel_values[i], n_lt[i], rel_lt[i], mixed[i])
+    rows = np.flatnonzero(tied)
+    if rows.size:  # few items per row (a group of equal float32 distances is small)
+        tied_rows = dist[rows] if is_numpy else dist[torch.from_numpy(rows).to(dist.device)].cpu().numpy()
+        for row, i in zip(tied_rows, rows):
+            ranks[i, mixed[i]] = _tied_ranks(row, relevant, rel_values[i], n_lt[i], rel_lt[i], mixed[i])
     return ranks, n_le, rel_le, tied
 
 
