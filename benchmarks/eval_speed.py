@@ -4,8 +4,10 @@ On random unit-norm 768-d embeddings of the Sketchy Ext split 1 size (15,229 ske
 17,101 photos, 25 classes) and the QuickDraw Ext size (92,291 x 54,151, 30 classes) it
 measures, each size in a fresh subprocess (so ``ru_maxrss`` is that size's peak):
 
-* ours: all four metrics (mAP@all, mAP@200, P@100, P@200, VOC convention), wall time and
-  peak resident memory (data included);
+* ours: all four metrics (mAP@all, mAP@200, P@100, P@200, the default ``sbka_lite`` preset),
+  wall time and peak resident memory (data included);
+* all presets: `evaluate_all_presets` (every published convention from one ranking), its wall
+  time, its ratio to one preset and its peak memory (on CUDA, the peak GPU memory of each run);
 * a faithful per-query baseline in the style of the public ZS-SBIR code (per query: a scipy
   ``cdist`` distance row, a full ``argsort``, the VOC loop in Python), timed on a subsample
   of queries and scaled; its APs are checked against ours on that subsample;
@@ -18,6 +20,9 @@ absolute seconds do not. ``--quick`` runs reduced sizes in seconds.
 
     python benchmarks/eval_speed.py            # full sizes, writes benchmarks/results/eval_speed.json
     python benchmarks/eval_speed.py --quick    # writes benchmarks/results/eval_speed_quick.json
+    python benchmarks/eval_speed.py --device cuda --sizes quickdraw --out /tmp/eval_speed_cuda.json
+
+On ``--device cuda`` the CPU-only sort bound is skipped (it bounds the CPU engine).
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ QUICK_SIZES = {
     "sketchy_ext_split1_quick": (1_523, 1_710, 25, 40, 1_523),
     "quickdraw_ext_quick": (2_000, 5_415, 30, 15, 2_000),
 }
+SIZE_ALIASES = {"sketchy": "sketchy_ext_split1", "quickdraw": "quickdraw_ext"}
 DIM = 768
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -113,7 +119,7 @@ def _sort_bound(query: np.ndarray, gallery: np.ndarray, n_rows: int, chunk: int)
     import torch
     from threadpoolctl import threadpool_limits
 
-    from sbka_lite.metrics import _CPU_THREADS
+    from sbka_lite.metrics_engine import CPU_THREADS as _CPU_THREADS
 
     gemm = np_sort = torch_sort = threaded = 0.0
     torch_rows = 0
@@ -141,31 +147,55 @@ def _sort_bound(query: np.ndarray, gallery: np.ndarray, n_rows: int, chunk: int)
     return {"rows_timed": n_rows, "ms_per_row": ms, "seconds_per_row": best / 1e3}
 
 
-def run_size(name: str, n_queries: int, n_gallery: int, n_classes: int, n_baseline: int,
-             n_bound: int) -> dict:
+def _timed(fn, device: str) -> tuple[object, float, float | None]:
+    """(fn's result, wall seconds, peak GPU MB of this call or None on CPU)."""
     import torch
 
-    from sbka_lite.metrics import CHUNK_BYTES, evaluate_retrieval
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    out = fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return out, seconds, torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
+
+
+def _bound_summary(bound_runs: list[dict]) -> dict:
+    return {"rows_timed": bound_runs[0]["rows_timed"],
+            "ms_per_row": {k: float(np.mean([b["ms_per_row"][k] for b in bound_runs]))
+                           for k in bound_runs[0]["ms_per_row"]},
+            "seconds_per_row": float(np.mean([b["seconds_per_row"] for b in bound_runs])),
+            "seconds_per_row_before_and_after": [b["seconds_per_row"] for b in bound_runs]}
+
+
+def run_size(name: str, n_queries: int, n_gallery: int, n_classes: int, n_baseline: int,
+             n_bound: int, device: str = "cpu") -> dict:
+    import torch
+
+    from sbka_lite.metrics import CHUNK_BYTES, evaluate_all_presets, evaluate_retrieval
 
     load_before = os.getloadavg()
     query, query_labels, gallery, gallery_labels = _random_problem(n_queries, n_gallery, n_classes)
     rss_data = _peak_rss_mb()
-    before = _sort_bound(query, gallery, min(n_bound, n_queries), max(1, CHUNK_BYTES // (8 * n_gallery)))
-
-    t0 = time.perf_counter()
-    ours = evaluate_retrieval(query, query_labels, gallery, gallery_labels, ap="voc", ks=(100, 200),
-                              progress=False)
-    ours_seconds = time.perf_counter() - t0
-    rss_ours = _peak_rss_mb()
-
     chunk = max(1, CHUNK_BYTES // (8 * n_gallery))
+    on_cpu = device == "cpu"
+    before = _sort_bound(query, gallery, min(n_bound, n_queries), chunk) if on_cpu else None
+
+    ours, ours_seconds, ours_gpu_mb = _timed(lambda: evaluate_retrieval(
+        query, query_labels, gallery, gallery_labels, ks=(100, 200), device=device, progress=False), device)
+    rss_ours = _peak_rss_mb()
+    every, all_seconds, all_gpu_mb = _timed(lambda: evaluate_all_presets(
+        query, query_labels, gallery, gallery_labels, ks=(100, 200), device=device, progress=False), device)
+    rss_all = _peak_rss_mb()
+    presets = {preset: {key: result[key] for key in ("map_all", "map_200", "prec_100", "prec_200")}
+               for preset, result in every.items()}
+
     # The load of a shared machine drifts: time the bound before and after ours, and average.
-    bound_runs = [before, _sort_bound(query, gallery, min(n_bound, n_queries), chunk)]
-    bound = {"rows_timed": bound_runs[0]["rows_timed"],
-             "ms_per_row": {k: float(np.mean([b["ms_per_row"][k] for b in bound_runs])) for k in before["ms_per_row"]},
-             "seconds_per_row": float(np.mean([b["seconds_per_row"] for b in bound_runs])),
-             "seconds_per_row_before_and_after": [b["seconds_per_row"] for b in bound_runs]}
-    bound_seconds = bound["seconds_per_row"] * n_queries
+    bound = (_bound_summary([before, _sort_bound(query, gallery, min(n_bound, n_queries), chunk)])
+             if on_cpu else None)
+    bound_seconds = bound["seconds_per_row"] * n_queries if on_cpu else None
 
     sample = np.random.default_rng(1).choice(n_queries, min(n_baseline, n_queries), replace=False)
     t0 = time.perf_counter()
@@ -176,15 +206,18 @@ def run_size(name: str, n_queries: int, n_gallery: int, n_classes: int, n_baseli
 
     return {
         "name": name, "n_queries": n_queries, "n_gallery": n_gallery, "n_classes": n_classes, "dim": DIM,
-        "ours": {"seconds": ours_seconds, "ms_per_query": ours_seconds / n_queries * 1e3,
-                 "peak_rss_mb": rss_ours, "peak_rss_mb_after_data_only": rss_data,
+        "device": device,
+        "ours": {"preset": ours["preset"], "seconds": ours_seconds, "ms_per_query": ours_seconds / n_queries * 1e3,
+                 "peak_rss_mb": rss_ours, "peak_rss_mb_after_data_only": rss_data, "peak_gpu_mb": ours_gpu_mb,
                  "map_all": ours["map_all"], "map_200": ours["map_200"],
                  "prec_100": ours["prec_100"], "prec_200": ours["prec_200"]},
+        "all_presets": {"seconds": all_seconds, "ratio_to_one_preset": all_seconds / ours_seconds,
+                        "peak_rss_mb": rss_all, "peak_gpu_mb": all_gpu_mb, "presets": presets},
         "per_query_baseline": {"queries_timed": len(sample), "ms_per_query": baseline_per_query * 1e3,
                                "seconds_scaled": baseline_seconds},
-        "sort_bound": {**bound, "seconds_scaled": bound_seconds},
+        "sort_bound": {**bound, "seconds_scaled": bound_seconds} if on_cpu else None,
         "speedup_vs_per_query_baseline": baseline_seconds / ours_seconds,
-        "ratio_to_sort_bound": ours_seconds / bound_seconds,
+        "ratio_to_sort_bound": ours_seconds / bound_seconds if on_cpu else None,
         "max_abs_ap_difference_vs_baseline": max_diff,
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "load_average_before": load_before, "load_average_after": os.getloadavg(),
@@ -195,12 +228,15 @@ def run_size(name: str, n_queries: int, n_gallery: int, n_classes: int, n_baseli
 
 # ------------------------------------------------------------------ driver
 def _summary(size: dict) -> str:
-    ours, base, bound = size["ours"], size["per_query_baseline"], size["sort_bound"]
-    return (f"{size['name']:>26}: {size['n_queries']:,} x {size['n_gallery']:,}  "
+    ours, base, bound, every = size["ours"], size["per_query_baseline"], size["sort_bound"], size["all_presets"]
+    bound_text = (f"GEMM+sort bound {bound['seconds_scaled']:.1f} s, ours/bound {size['ratio_to_sort_bound']:.2f} | "
+                  if bound else "")
+    return (f"{size['name']:>26} ({size['device']}): {size['n_queries']:,} x {size['n_gallery']:,}  "
             f"ours {ours['seconds']:.1f} s ({ours['ms_per_query']:.3f} ms/query), peak {ours['peak_rss_mb']:.0f} MB | "
+            f"all {len(every['presets'])} presets {every['seconds']:.1f} s ({every['ratio_to_one_preset']:.2f}x one), "
+            f"peak {every['peak_rss_mb']:.0f} MB | "
             f"per-query baseline {base['ms_per_query']:.1f} ms/query -> {base['seconds_scaled']:.0f} s scaled, "
-            f"speed-up {size['speedup_vs_per_query_baseline']:.1f}x | "
-            f"GEMM+sort bound {bound['seconds_scaled']:.1f} s, ours/bound {size['ratio_to_sort_bound']:.2f} | "
+            f"speed-up {size['speedup_vs_per_query_baseline']:.1f}x | {bound_text}"
             f"max |AP diff| {size['max_abs_ap_difference_vs_baseline']:.1e}")
 
 
@@ -208,29 +244,40 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes that run in seconds")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
-    parser.add_argument("--only", default=None, help="comma-separated size names to run")
+    parser.add_argument("--sizes", "--only", dest="sizes", default=None,
+                        help="comma-separated sizes to run: sketchy, quickdraw (or the full size names)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where evaluate_retrieval runs")
     parser.add_argument("--in-process", action="store_true",
                         help="run the sizes in this process (faster start; peak memory then covers all sizes)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else SIZES
 
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
     if args.worker:  # one size in this (fresh) process: print its JSON
-        print(json.dumps(run_size(args.worker, *sizes[args.worker])))
+        print(json.dumps(run_size(args.worker, *sizes[args.worker], device=args.device)))
         return {}
 
-    names = args.only.split(",") if args.only else list(sizes)
+    suffix = "_quick" if args.quick else ""
+    names = ([SIZE_ALIASES.get(n, n) + (suffix if n in SIZE_ALIASES else "") for n in args.sizes.split(",")]
+             if args.sizes else list(sizes))
     unknown = set(names) - set(sizes)
     if unknown:
         parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(sizes)}")
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    report = {"benchmark": "evaluate_retrieval speed and memory", "quick": args.quick, "sizes": []}
+    report = {"benchmark": "evaluate_retrieval speed and memory", "quick": args.quick, "device": args.device,
+              "sizes": []}
     for name in names:
         if args.in_process:
-            size = run_size(name, *sizes[name])
+            size = run_size(name, *sizes[name], device=args.device)
         else:  # a fresh process per size, so ru_maxrss is that size's own peak
-            cmd = [sys.executable, __file__, "--worker", name] + (["--quick"] if args.quick else [])
+            cmd = ([sys.executable, __file__, "--worker", name, "--device", args.device]
+                   + (["--quick"] if args.quick else []))
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=repo)
             if done.returncode != 0:
                 raise SystemExit(f"size {name} failed:\n{done.stderr}")

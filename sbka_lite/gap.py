@@ -16,6 +16,11 @@ backbone with a trained student on exactly the same measures.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from sbka_lite.distances import euclidean_chunks
+from sbka_lite.metrics import evaluate_retrieval
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -34,9 +39,6 @@ def centroid_distance(sketch_emb: np.ndarray, photo_emb: np.ndarray) -> float:
 
 def modality_probe_accuracy(sketch_emb: np.ndarray, photo_emb: np.ndarray, *, folds: int = 5, seed: int = 0) -> float:
     """Balanced accuracy of a cross-validated logistic regression predicting sketch vs photo."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     x = np.concatenate([_normalise(sketch_emb), _normalise(photo_emb)])
     y = np.r_[np.zeros(len(sketch_emb), int), np.ones(len(photo_emb), int)]
     folds = int(min(folds, np.bincount(y).min()))
@@ -61,8 +63,6 @@ def _halves(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def retrieval_by_modality(sketch_emb, sketch_labels, photo_emb, photo_labels, *, seed: int = 0) -> dict[str, float]:
     """mAP@all (VOC) of sketch->sketch, photo->photo and sketch->photo, on disjoint halves."""
-    from sbka_lite.metrics import evaluate_retrieval
-
     sketch, photo = _normalise(sketch_emb), _normalise(photo_emb)
     sketch_labels, photo_labels = np.asarray(sketch_labels), np.asarray(photo_labels)
     s_query, s_gallery = _halves(sketch_labels, seed)
@@ -84,11 +84,7 @@ def same_to_different_ratio(sketch_emb, sketch_labels, photo_emb, photo_labels, 
     sketch_labels, photo_labels = np.asarray(sketch_labels), np.asarray(photo_labels)
     same_sum = diff_sum = 0.0
     same_n = diff_n = 0
-    photo_sq = (photo**2).sum(1)
-    for start in range(0, len(sketch), chunk):
-        block = sketch[start:start + chunk]
-        d2 = (block**2).sum(1)[:, None] + photo_sq[None, :] - 2.0 * block @ photo.T
-        dist = np.sqrt(np.maximum(d2, 0.0))
+    for start, dist in euclidean_chunks(sketch, photo, chunk=chunk):
         same = sketch_labels[start:start + chunk, None] == photo_labels[None, :]
         same_sum += float(dist[same].sum())
         same_n += int(same.sum())

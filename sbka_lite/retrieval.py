@@ -28,20 +28,14 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from sbka_lite.metrics import check_embeddings, evaluate_retrieval
+from sbka_lite.distances import check_embeddings, euclidean, smallest_k, squared_norms
+from sbka_lite.metrics import evaluate_retrieval
 
 CODEBOOKS = ("gmm", "kmeans")
 UPPER_BOUND_LABEL = "upper bound (tuned on test labels)"
 LABEL_FREE_LABEL = "label-free (BIC on the unlabelled gallery)"
-
-
-def _euclidean(query: np.ndarray, gallery: np.ndarray, gallery_sq: np.ndarray) -> np.ndarray:
-    dist = query @ gallery.T
-    dist *= -2.0
-    dist += gallery_sq
-    dist += np.einsum("ij,ij->i", query, query)[:, None]
-    np.maximum(dist, 0.0, out=dist)  # rounding can dip just below zero
-    return np.sqrt(dist, out=dist)
+# The one grid of label-free K candidates (notebooks, ablation and search all read it).
+LABEL_FREE_GRID = (3, 5, 8, 11, 15, 20, 30, 40, 50, 60)
 
 
 class OneToOneMatcher:
@@ -52,13 +46,13 @@ class OneToOneMatcher:
     def fit(self, gallery_emb: Any) -> "OneToOneMatcher":
         """Store the gallery embeddings [n_gallery, dim]."""
         self.gallery_ = check_embeddings(gallery_emb, "gallery_emb")
-        self.gallery_sq_ = np.einsum("ij,ij->i", self.gallery_, self.gallery_)
+        self.gallery_sq_ = squared_norms(self.gallery_)
         return self
 
     def score(self, query_emb: Any) -> np.ndarray:
         """Euclidean distances [n_queries, n_gallery] (float32, lower is better)."""
         gallery = _fitted(self, "gallery_")
-        return _euclidean(_check_queries(query_emb, gallery.shape[1]), gallery, self.gallery_sq_)
+        return euclidean(_check_queries(query_emb, gallery.shape[1]), gallery, gallery_sq=self.gallery_sq_)
 
 
 def _fitted(matcher: Any, attribute: str) -> Any:
@@ -131,9 +125,10 @@ def _fit_codebooks(gallery: np.ndarray, n_subspaces: int, n_components: int, cod
             "n_parameters": n_params, "bic": float(bic)}
 
 
-def label_free_candidates(n_gallery: int, grid: Sequence[int] = (3, 5, 8, 11, 15, 20, 30, 40, 50, 60)) -> list[int]:
-    """Candidate K for the label-free choice: the grid values that leave at least 4 photos per
-    component on average, so every mixture can be fitted on a small gallery (at least [2])."""
+def label_free_candidates(n_gallery: int, grid: Sequence[int] = LABEL_FREE_GRID) -> list[int]:
+    """Candidate K for the label-free choice: the values of `LABEL_FREE_GRID` that leave at least
+    4 photos per component on average, so every mixture can be fitted on a small gallery (at
+    least [2]). Pass `grid` only to study the rule itself; every caller should use the default."""
     return [k for k in grid if k <= n_gallery // 4] or [2]
 
 
@@ -247,7 +242,7 @@ class ClusterMatcher:
         self.centres_, self.codes_ = fitted["centres"], fitted["codes"]
         self.bic_ = fitted["bic"]
         self.gallery_ = gallery
-        self.gallery_sq_ = np.einsum("ij,ij->i", gallery, gallery)
+        self.gallery_sq_ = squared_norms(gallery)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -257,11 +252,9 @@ class ClusterMatcher:
         query = _check_queries(query_emb, self.gallery_.shape[1])
         out = np.zeros((len(query), len(self.gallery_)), dtype=np.float32)
         for m, (lo, hi) in enumerate(self.bounds_):
-            sub = query[:, lo:hi]
             # one small [n_queries, K] table per subspace, then a lookup per photo
-            table = np.einsum("ij,ij->i", sub, sub)[:, None] - 2.0 * sub @ centres[m].T
-            table += np.einsum("ij,ij->i", centres[m], centres[m])[None, :]
-            out += np.take(np.maximum(table, 0.0), self.codes_[:, m], axis=1)
+            table = euclidean(np.ascontiguousarray(query[:, lo:hi]), centres[m], squared=True)
+            out += np.take(table, self.codes_[:, m], axis=1)
         return out
 
     def score(self, query_emb: Any) -> np.ndarray:
@@ -271,23 +264,30 @@ class ClusterMatcher:
         out *= blend
         if blend < 1.0:
             query = _check_queries(query_emb, self.gallery_.shape[1])
-            out += (1.0 - blend) * _euclidean(query, self.gallery_, self.gallery_sq_)
+            out += (1.0 - blend) * euclidean(query, self.gallery_, gallery_sq=self.gallery_sq_)
         return out
+
+
+def ranked_top_k(matcher: Any, query_emb: Any, k: int) -> np.ndarray:
+    """Indices [n_queries, k] of each query's `k` best gallery items under a fitted matcher's
+    score (lower is better), ties by gallery index (`sbka_lite.distances.TIE_RULE`)."""
+    return smallest_k(np.asarray(matcher.score(query_emb)), k)[1]
 
 
 def grid_search_upper_bound(query_emb: Any, query_labels: Any, gallery_emb: Any, gallery_labels: Any, *,
                             n_subspaces: Sequence[int] = (2, 4),
                             n_components: Sequence[int] = (22, 23, 24, 25, 26, 27, 28),
                             blend: float = 0.8, codebook: str = "gmm", covariance_type: str = "diag",
-                            select_by: str = "map_all", ap: str = "voc", ks: Sequence[int] = (100, 200),
+                            select_by: str = "map_all", ap: str | None = None, ks: Sequence[int] = (100, 200),
                             random_state: int = 0, n_jobs: int | None = 1, progress: bool | None = None,
                             **eval_kwargs: Any) -> dict[str, Any]:
     """The official scripts' choice of (M, K): the best test-set score over a grid.
 
     It reads the test labels, so its figure is an **upper bound**, never a result: the
     returned dict says so in ``label`` and ``tuned_on_test_labels``. The default grid is the
-    official Sketchy one (M in {2, 4}, K in 22..28). Returns ``best`` (M, K and its metrics)
-    and ``table`` (one row per (M, K): metrics and fit/score seconds).
+    official Sketchy one (M in {2, 4}, K in 22..28). `ap` and any `eval_kwargs` (``preset=``,
+    ...) go to `evaluate_retrieval`. Returns ``best`` (M, K and its metrics), ``table`` (one row
+    per (M, K): metrics and fit/score seconds), and the ``preset`` and ``ap`` it was scored under.
     """
     grid = list(itertools.product([int(m) for m in n_subspaces], [int(k) for k in n_components]))
     if not grid:
@@ -307,4 +307,4 @@ def grid_search_upper_bound(query_emb: Any, query_labels: Any, gallery_emb: Any,
                       "fit_seconds": t1 - t0, "score_seconds": time.perf_counter() - t1})
     best = max(table, key=lambda row: row[select_by])
     return {"label": UPPER_BOUND_LABEL, "tuned_on_test_labels": True, "select_by": select_by,
-            "ap": ap, "blend": blend, "codebook": codebook, "best": best, "table": table}
+            "preset": metrics["preset"], "ap": metrics["ap"], "blend": blend, "codebook": codebook, "best": best, "table": table}

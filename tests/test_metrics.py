@@ -1,4 +1,6 @@
-"""sbka_lite.metrics against scikit-learn and a plain per-query implementation of the VOC convention."""
+"""sbka_lite.metrics against scikit-learn and a plain per-query implementation of the VOC convention.
+
+The references rank each row with a stable argsort: the one tie rule of `sbka_lite.distances`."""
 from __future__ import annotations
 
 import json
@@ -11,7 +13,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from sbka_lite import metrics
+from sbka_lite import metrics, metrics_engine
 from sbka_lite.metrics import (class_balanced_mean, evaluate_retrieval, evaluate_scorer, evaluate_scores,
                                pairwise_distances)
 
@@ -19,14 +21,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- plain reference implementations
-def pessimistic_order(dist_row: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """Gallery order by distance; among equal distances irrelevant items first."""
-    return np.lexsort((relevant, dist_row))
+def stable_order(dist_row: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """Gallery order by distance; among equal distances by gallery index (relevance plays no part)."""
+    return np.argsort(dist_row, kind="stable")
 
 
 def reference_voc_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | None = None) -> float:
     """One query, written the obvious way: sort, cumulative hits, VOC area loop."""
-    order = pessimistic_order(dist_row, relevant)
+    order = stable_order(dist_row, relevant)
     hits = relevant[order]
     n_relevant = int(hits.sum())
     if top is not None:
@@ -50,7 +52,7 @@ def reference_voc_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | None
 def reference_sklearn_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | None = None) -> float:
     """sklearn's AP on the whole list, or (SEM-PCYC style) on the top-k list only."""
     if top is not None:
-        keep = pessimistic_order(dist_row, relevant)[:top]
+        keep = stable_order(dist_row, relevant)[:top]
         dist_row, relevant = dist_row[keep], relevant[keep]
     if not relevant.any():
         return 0.0
@@ -58,7 +60,7 @@ def reference_sklearn_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | 
 
 
 def reference_precision(dist_row: np.ndarray, relevant: np.ndarray, k: int) -> float:
-    return float(relevant[pessimistic_order(dist_row, relevant)][:k].mean())
+    return float(relevant[stable_order(dist_row, relevant)][:k].mean())
 
 
 def reference_all(dist: np.ndarray, query_labels, gallery_labels, ap: str, ks=(100, 200)) -> dict:
@@ -93,7 +95,7 @@ def tied_problem():
 @pytest.fixture(params=["numpy", "torch"])
 def cpu_backend(request, monkeypatch):
     """Run a test through the numpy CPU path and through the torch path that GPUs take."""
-    monkeypatch.setattr(metrics, "_CPU_BACKEND", request.param)
+    monkeypatch.setattr(metrics_engine, "CPU_BACKEND", request.param)
     return request.param
 
 
@@ -137,7 +139,7 @@ def test_integer_embeddings_rank_by_euclidean_distance(ap, cpu_backend):
 
 def test_rows_split_over_cpu_threads(monkeypatch):
     """Chunks large enough to be split over the CPU threads give the reference numbers."""
-    monkeypatch.setattr(metrics, "_CPU_THREADS", 3)
+    monkeypatch.setattr(metrics_engine, "CPU_THREADS", 3)
     rng = np.random.default_rng(5)
     query = rng.integers(-3, 4, (160, 5)).astype(np.float32)
     gallery = rng.integers(-3, 4, (120, 5)).astype(np.float32)
@@ -162,7 +164,7 @@ def test_random_unit_embeddings_match_reference():
 
 
 def test_collapsed_embeddings_all_tied():
-    """A collapsed model (every embedding equal): ties count against it, whatever the gallery order."""
+    """A collapsed model (every embedding equal): every query is flagged as tied, ranks follow gallery order."""
     query = np.ones((6, 3), np.float32)
     gallery = np.ones((10, 3), np.float32)
     query_labels = np.array([0, 0, 1, 1, 2, 2])
@@ -170,10 +172,43 @@ def test_collapsed_embeddings_all_tied():
     result = evaluate_retrieval(query, query_labels, gallery, gallery_labels, ks=(3,), device="cpu")
     dist = np.zeros((6, 10))
     assert_matches_reference(result, reference_all(dist, query_labels, gallery_labels, "voc", (3,)))
-    # class 2 holds gallery items 0, 1 and 6 of 10: ranked last, 8th to 10th; the VOC
-    # interpolation lifts the precisions 1/8 and 2/9 to the 3/10 that follows them
-    assert result["per_query"]["ap_all"][4] == pytest.approx(3 / 10)
-    assert result["per_query"]["prec_3"][4] == 0.0
+    assert result["n_queries_with_ties"] == 6
+    # class 2 holds gallery items 0, 1 and 6 of 10: ranked 1st, 2nd and 7th by index; precisions
+    # 1/1, 2/2, 3/7, and the VOC area (1 + 1 + 3/7) / 3
+    assert result["per_query"]["ap_all"][4] == pytest.approx((2 + 3 / 7) / 3)
+    assert result["per_query"]["prec_3"][4] == pytest.approx(2 / 3)
+    # class 0 holds items 2, 4 and 7: precisions 1/3, 2/5, 3/8; made monotone from the right
+    # the first becomes 2/5: (2/5 + 2/5 + 3/8) / 3
+    assert result["per_query"]["ap_all"][0] == pytest.approx((2 / 5 + 2 / 5 + 3 / 8) / 3)
+
+
+def test_voc_ap_of_a_hand_ranked_query():
+    """One query, six photos ranked by distance; relevant photos at places 2, 3 and 6.
+
+    Precision at each relevant place: 1/2, 2/3, 3/6. VOC makes it monotone from the right
+    (2/3, 2/3, 1/2): AP = (2/3 + 2/3 + 1/2) / 3 = 11/18. Without interpolation (sklearn):
+    (1/2 + 2/3 + 1/2) / 3 = 5/9. AP@4 keeps places 2 and 3, recall denominator min(4, 3) = 3:
+    (2/3 + 2/3) / 3 = 4/9. P@4 = 2/4.
+    """
+    dist = np.array([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]])[:, [3, 0, 1, 4, 5, 2]]  # a shuffled gallery
+    labels = np.array(["dog", "cat", "cat", "dog", "dog", "cat"])[[3, 0, 1, 4, 5, 2]]
+    voc = evaluate_scores(dist, ["cat"], labels, ks=(4,), device="cpu")
+    assert voc["map_all"] == pytest.approx(11 / 18)
+    assert voc["map_4"] == pytest.approx(4 / 9)
+    assert voc["prec_4"] == pytest.approx(0.5)
+    assert evaluate_scores(dist, ["cat"], labels, ap="sklearn", device="cpu")["map_all"] == pytest.approx(5 / 9)
+
+
+def test_stable_argsort_loop_reproduces_the_metrics_exactly(tied_problem):
+    """The tie rule is the stable sort's: a per-query argsort loop gives the same numbers bit for bit."""
+    dist, query_labels, gallery_labels = tied_problem
+    result = evaluate_scores(dist, query_labels, gallery_labels, ks=(5,), device="cpu")
+    for row, label, ap, prec in zip(dist, query_labels, result["per_query"]["ap_all"], result["per_query"]["prec_5"]):
+        hits = (gallery_labels == label)[np.argsort(row, kind="stable")]
+        precision = np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)
+        assert ap == pytest.approx(np.maximum.accumulate(precision[::-1])[::-1].mean(), abs=1e-15)
+        assert prec == hits[:5].mean()
+    assert result["n_queries_with_ties"] > 0
 
 
 def test_chunk_size_and_label_types_do_not_change_results(tied_problem):
@@ -221,7 +256,7 @@ def test_class_balanced_mean_averages_classes_first():
 def test_thread_safe_scorer_is_spread_over_threads(monkeypatch, tied_problem):
     import threading
 
-    monkeypatch.setattr(metrics, "_CPU_THREADS", 2)
+    monkeypatch.setattr(metrics_engine, "CPU_THREADS", 2)
     dist, query_labels, gallery_labels = tied_problem
     dist = np.repeat(dist, 3, axis=0)  # chunks of >= 32 rows get split
     query_labels = np.repeat(query_labels, 3)
@@ -353,3 +388,7 @@ def test_benchmark_quick_mode_writes_json(tmp_path):
         assert size["max_abs_ap_difference_vs_baseline"] < 1e-9
         assert size["speedup_vs_per_query_baseline"] > 1
         assert size["sort_bound"]["seconds_scaled"] > 0
+        every = size["all_presets"]
+        assert set(every["presets"]) == set(metrics.PRESETS) and every["seconds"] > 0
+        # the default preset's figures inside the all-presets run are the single run's
+        assert every["presets"]["sbka_lite"]["map_all"] == size["ours"]["map_all"]

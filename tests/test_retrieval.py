@@ -10,8 +10,9 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from sbka_lite.metrics import evaluate_retrieval
-from sbka_lite.retrieval import (UPPER_BOUND_LABEL, ClusterMatcher, OneToOneMatcher,
-                                 grid_search_upper_bound, select_pq_params, subspace_bounds)
+from sbka_lite.retrieval import (LABEL_FREE_GRID, UPPER_BOUND_LABEL, ClusterMatcher, OneToOneMatcher,
+                                 grid_search_upper_bound, label_free_candidates, ranked_top_k,
+                                 select_pq_params, subspace_bounds)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -162,3 +163,33 @@ def test_cluster_benchmark_quick_mode(tmp_path):
         assert split["scoring_seconds"] + split["ranking_seconds"] == pytest.approx(split["seconds"])
         assert 0 <= run["map_all"] <= 1
     assert report["bic_selection"]["chosen"]["n_components"] in (5, 10)
+
+
+def test_cluster_score_by_hand_on_four_photos():
+    """0.8 * sum of squared sub-vector distances to the photo's code means + 0.2 * ||q - photo||.
+
+    Photos (0,0), (2,2), (10,12), (12,10), M=2 one-dimensional subspaces, K=2 k-means: each
+    subspace's means are 1 and 11, photos 0-1 coded (1, 1), photos 2-3 coded (11, 11).
+    Query (3, 0): cluster term (3-1)^2 + (0-1)^2 = 5 for photos 0-1, (3-11)^2 + (0-11)^2 = 185
+    for photos 2-3; photo distances 3, sqrt(5), sqrt(193), sqrt(181).
+    """
+    gallery = np.array([[0, 0], [2, 2], [10, 12], [12, 10]], np.float32)
+    matcher = ClusterMatcher(2, 2, codebook="kmeans").fit(gallery)
+    assert sorted(float(c) for c in matcher.centres_[0].ravel()) == pytest.approx([1.0, 11.0])
+    expected = [0.8 * 5 + 0.2 * 3, 0.8 * 5 + 0.2 * 5 ** 0.5, 0.8 * 185 + 0.2 * 193 ** 0.5, 0.8 * 185 + 0.2 * 181 ** 0.5]
+    np.testing.assert_allclose(matcher.score(np.array([[3, 0]], np.float32))[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(matcher.cluster_distance(np.array([[3, 0]], np.float32))[0], [5, 5, 185, 185])
+
+
+def test_ranked_top_k_breaks_ties_by_gallery_index():
+    gallery = np.array([[1, 0], [0, 1], [-1, 0], [3, 0]], np.float32)  # photos 0-2 equally far from 0
+    top = ranked_top_k(OneToOneMatcher().fit(gallery), np.zeros((1, 2), np.float32), 3)
+    assert top.tolist() == [[0, 1, 2]]
+    top = ranked_top_k(OneToOneMatcher().fit(gallery[::-1].copy()), np.zeros((1, 2), np.float32), 2)
+    assert top.tolist() == [[1, 2]]
+
+
+def test_label_free_candidates_is_the_one_grid():
+    assert label_free_candidates(10_000) == list(LABEL_FREE_GRID)
+    assert label_free_candidates(100) == [k for k in LABEL_FREE_GRID if k <= 25]
+    assert label_free_candidates(4) == [2]
