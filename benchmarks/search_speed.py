@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sbka_lite.metrics import exact_topk, squared_norms  # noqa: E402
+from sbka_lite.distances import exact_topk, squared_norms  # noqa: E402
 from sbka_lite.search import FaissIndex, import_faiss  # noqa: E402
 
 DIM, K = 1280, 10

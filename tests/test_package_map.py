@@ -9,8 +9,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
     ["paths", "device"],
     ["config", "data", "losses", "distances"],
-    ["models", "metrics"],
+    ["models", "metrics_conventions"],
+    ["metrics_engine"],
+    ["metrics"],
     ["objective", "retrieval", "gap", "distributed", "checkpoint"],
+    ["evaluation"],
     ["features", "trainer", "run_logs", "plots"],
     ["train", "search"],
     ["tutorial"],

@@ -12,7 +12,7 @@ evaluation uses, and cached on disk keyed by each file's path, size and modifica
 the checkpoint's content hash: opening it again embeds only new or changed photos and forgets
 deleted ones. Images are decoded only by `sbka_lite.data.decode`; photos above `MAX_PHOTO_PIXELS`
 are decoded reduced (JPEG) or skipped, and every skipped file is listed with its reason. Ranking
-is exact by default (`sbka_lite.metrics.exact_topk`); a FAISS IVF index is optional for very large
+is exact by default (`sbka_lite.distances.exact_topk`); a FAISS IVF index is optional for very large
 folders, and the fitted cluster matcher of `sbka_lite.retrieval` is available as ``matcher="cluster"``.
 
 | module | holds |

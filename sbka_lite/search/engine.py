@@ -3,7 +3,7 @@
 Opening a folder scans it (`photos.scan_photos`), reuses the cached embeddings of unchanged
 files, embeds new and changed ones through `sbka_lite.features.embed_files` (the evaluation
 embedder's loop) and remembers what could not be read. A query ranks the gallery exactly with
-`sbka_lite.metrics.exact_topk`, approximately with FAISS, or with the fitted cluster matcher.
+`sbka_lite.distances.exact_topk`, approximately with FAISS, or with the fitted cluster matcher.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from sbka_lite.features import ModelInfo, embed_files
-from sbka_lite.metrics import exact_topk, squared_norms
+from sbka_lite.distances import exact_topk, squared_norms
 from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 
 from .cache import EmbeddingCache, default_cache_path
