@@ -68,7 +68,7 @@ def test_local_and_submitit_local_collect_the_same_json_and_report_a_failure(not
     failed = json.loads((tmp_path / "jobs" / "K-3" / "result.json").read_text())
     log = Path(failed["log"])
     assert log.is_file() and "K=3 is the failing case" in log.read_text()  # the job's own stderr
-    assert f"failed: K-3" in err and str(log) in err and "K=3 is the failing case" in err
+    assert "failed: K-3" in err and str(log) in err and "K=3 is the failing case" in err
     assert sweep.collect(tmp_path / "jobs", {"score": "score"}).set_index("run").score.dropna().to_dict() == {
         "K-1": 10, "K-2": 20, "K-4": 40}
     # cell by cell, the same record whichever executor ran it

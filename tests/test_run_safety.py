@@ -26,8 +26,8 @@ def bench(tmp_path_factory):
     return FakeBenchmark(tmp_path_factory.mktemp("bench"))
 
 
-def _rig(patch):
-    """Held-out accuracy 0.4 after epoch 0 and 0.6 after epoch 1: epoch 1 always improves."""
+def _rig(patch, accuracies=(0.4, 0.6)):
+    """Rigged held-out accuracy per epoch (default 0.4 then 0.6: epoch 1 always improves)."""
     original = train_module.SBKATrainer.start_epoch
 
     def start_epoch(self, epoch):
@@ -35,7 +35,7 @@ def _rig(patch):
         return original(self, epoch)
 
     patch.setattr(train_module.SBKATrainer, "start_epoch", start_epoch)
-    patch.setattr(train_module.SBKATrainer, "validate", lambda self, items, bad_log: (0.4, 0.6)[self.rigged_epoch])
+    patch.setattr(train_module.SBKATrainer, "validate", lambda self, items, bad_log: accuracies[self.rigged_epoch])
 
 
 @pytest.fixture(scope="module")
@@ -232,14 +232,7 @@ def test_ensure_trained_with_an_override_trains_beside_the_default_run(tmp_path,
     ("last", (0.5, 0.9, 0.7, 0.8), 3),
 ])
 def test_selection_rules(rule, accuracies, chosen, bench, tmp_path, monkeypatch):
-    original = train_module.SBKATrainer.start_epoch
-
-    def start_epoch(self, epoch):
-        self.rigged_epoch = epoch
-        return original(self, epoch)
-
-    monkeypatch.setattr(train_module.SBKATrainer, "start_epoch", start_epoch)
-    monkeypatch.setattr(train_module.SBKATrainer, "validate", lambda self, items, log: accuracies[self.rigged_epoch])
+    _rig(monkeypatch, accuracies)
     config = tiny_config(tmp_path, epochs=4, warmup_epochs=2, steps_per_epoch=1, selection=rule)
     result = train_module.train(config, bench, progress=False)
     assert result.best_epoch == chosen

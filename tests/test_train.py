@@ -382,10 +382,6 @@ def test_cli_trains_and_evaluates_on_the_synthetic_benchmark(tmp_path, capsys):
 # ----------------------------------------------------------------------------- safety net: the method learns
 
 
-def _trainable(module):
-    return {name: p.detach().clone() for name, p in module.named_parameters()}
-
-
 def test_training_moves_the_students_weights_not_only_its_batchnorm_statistics(tmp_path, bench):
     config = tiny_config(tmp_path)
     initial = _initial_student(config, len(bench.seen_classes))
