@@ -168,6 +168,8 @@ def load_student(
             raise CheckpointError(f"{checkpoint_path} has no {key!r}: not a student checkpoint")
     _check_expected(checkpoint_path, state, backbone, embedding_dim)
     student = Student(state["backbone"], len(state["seen_classes"]), pretrained=False)
+    if int(state.get("teacher_classes", 1000)) != student.imagenet_head.out_features:
+        student.backbone.reset_classifier(int(state["teacher_classes"]))  # a photo-world start (sbka_lite.pretrain)
     if student.embedding_dim != int(state["embedding_dim"]):
         raise CheckpointError(
             f"{checkpoint_path}: backbone {state['backbone']!r} builds {student.embedding_dim}-d features here, "

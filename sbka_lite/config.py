@@ -30,13 +30,14 @@ ALIGNMENTS = ("none", "teacher_to_student", "bidirectional")
 # Keys that may change between an interrupted run and its resumption without changing the maths
 # (and that do not name a run: see `run_slug`).
 RESUMABLE_KEYS = frozenset({"resume", "stop_after_steps", "num_workers", "device", "data_root", "run_dir",
-                            "checkpoint_every_steps", "val_batch_size", "run_name"})
+                            "checkpoint_every_steps", "val_batch_size", "run_name", "diagnose_unseen"})
 # (low, high) per integer key: refused up front, naming the key, instead of failing late in numpy or torch.
 _INT_RANGES = {
     "epochs": (1, 10_000), "warmup_epochs": (0, 10_000), "steps_per_epoch": (0, 1_000_000),
     "sketches_per_batch": (0, 100_000), "photos_per_batch": (0, 100_000), "val_max_images": (0, 100_000_000),
     "val_batch_size": (1, 65_536), "num_workers": (0, 256), "checkpoint_every_steps": (0, 100_000_000),
     "stop_after_steps": (0, 100_000_000), "seed": (0, 2**32 - 1),
+    "pretraining_steps": (1, 1_000_000), "pretraining_photos_per_class": (1, 100_000),
 }
 _DEVICE = re.compile(r"^(|cpu|mps|cuda(:\d+)?)$")
 
@@ -69,6 +70,11 @@ class TrainConfig:
     backbone: str = DEFAULT_BACKBONE
     pretrained: bool = True
     image_size: int = 0  # 0 -> the backbone's pretrained input size (224)
+    # where student and teacher start: imagenet (the backbone's weights) | photo_world (those weights
+    # fine-tuned on the synthetic benchmark's photo world, sbka_lite.pretrain: a teacher that knows unseen classes)
+    pretraining: str = "imagenet"
+    pretraining_steps: int = 250  # photo_world: steps of photo classification (batch 32)
+    pretraining_photos_per_class: int = 30  # photo_world: fresh photos per world class
     # method
     alignment: str = "bidirectional"  # none | teacher_to_student | bidirectional
     gaussian: bool = True
@@ -88,12 +94,16 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 5e-4
     lr_final_factor: float = 0.001  # lr * lr_final_factor ** (epoch / epochs)
+    phase2_lr_scale: float = 1.0  # phase-2 lr = the schedule's times this (1: official; else a departure from the paper)
     augment: bool = True
     augment_style: str = "centred"  # centred | official (sbka_lite.data.augment says how they differ)
     # validation on held-out seen-class sketches, and model selection on it
     selection: str = "best"  # best (any epoch) | official (phase-2 epochs above every earlier one) | last
     val_max_images: int = 0  # 0 -> all of the test split
     val_batch_size: int = 128
+    # a learning-curve diagnostic: unseen mAP@all (VOC) after every epoch, logged as unseen_map_diagnostic;
+    # never read by model selection (it would be selection on unseen classes)
+    diagnose_unseen: bool = False
     # runtime
     seed: int = 0
     device: str = ""  # "" -> sbka_lite.device.get_device()
@@ -167,11 +177,17 @@ class TrainConfig:
 
         for key, (low, high) in _INT_RANGES.items():
             need(low <= getattr(self, key) <= high, key, f"must be in [{low}, {high:,}]")
-        for key in ("lr", "weight_decay", "lr_final_factor", "w_ka", "w_align", "mask_scale", "teacher_lr_factor",
+        need(0 < self.phase2_lr_scale <= 1e4, "phase2_lr_scale", "must be in (0, 10000]")
+        for key in ("lr", "weight_decay", "lr_final_factor", "phase2_lr_scale", "w_ka", "w_align", "mask_scale", "teacher_lr_factor",
                     "bad_image_fraction"):
             need(math.isfinite(getattr(self, key)), key, "must be a finite number")
         need(self.alignment in ALIGNMENTS, "alignment", f"must be one of {ALIGNMENTS}")
         need(self.synthetic_size in ("demo", "smoke"), "synthetic_size", "must be 'demo' or 'smoke'")
+        need(self.pretraining in ("imagenet", "photo_world"), "pretraining", "must be 'imagenet' or 'photo_world'")
+        need(self.pretraining == "imagenet" or self.benchmark == "synthetic", "pretraining",
+             "'photo_world' exists for the synthetic benchmark only (real datasets have ImageNet): use 'imagenet'")
+        need(self.pretraining == "imagenet" or self.pretrained, "pretraining",
+             "'photo_world' fine-tunes the ImageNet weights: it needs pretrained=True")
         need(self.align_feature in ("raw", "layernorm"), "align_feature", "must be 'raw' or 'layernorm'")
         need(self.augment_style in ("centred", "official"), "augment_style", "must be 'centred' or 'official'")
         need(self.selection in ("best", "official", "last"), "selection", "must be 'best', 'official' or 'last'")
@@ -208,6 +224,8 @@ SMOKE_OVERRIDES: dict[str, Any] = {
     "sketches_per_batch": 4,
     "photos_per_batch": 8,
     "image_size": 64,
+    "pretraining_steps": 3,
+    "pretraining_photos_per_class": 2,
     "val_max_images": 16,
     "val_batch_size": 16,
     "num_workers": 0,

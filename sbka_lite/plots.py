@@ -225,3 +225,23 @@ def retrieval_rows(queries: Sequence, query_classes: Sequence[str], ranked: Sequ
         highlight.append([None, *["tab:green" if c == query_class else "tab:red" for c in classes]])
     cols = ["query"] + [f"{i + 1}" for i in range(max(len(r) for r in ranked))]
     return image_grid(rows, row_labels, col_labels=cols, highlight=highlight, cell_size=1.1, title=title)
+
+
+def teacher_knowledge_bars(tables: dict[str, pd.DataFrame], *, split: str = "unseen"):
+    """Top-1 of each teacher on the photos of each `split` class it can name (0 where it cannot)."""
+    frames = []
+    for teacher, table in tables.items():
+        part = table[table.split == split].copy()
+        part["teacher"] = teacher
+        part["top-1"] = part.top1.fillna(0.0)
+        part["label"] = [f"{c}{'' if k else ' (no counterpart)'}" for c, k in zip(part["class"], part.known)]
+        frames.append(part)
+    data = pd.concat(frames)
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * data["class"].nunique() + 2), 3.6))
+    sns.barplot(data=data, x="label", y="top-1", hue="teacher", ax=ax)
+    ax.set(xlabel="", ylabel="teacher top-1 on its photos", ylim=(0, 1.05), title=f"what the teacher knows: {split} classes")
+    ax.tick_params(axis="x", rotation=45)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return fig

@@ -51,6 +51,7 @@ from .data import open_benchmark
 from .data.layout import dataset_dir
 from .data.loading import MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
 from .data.presets import synthetic_benchmark
+from .data.synthetic.world import world_mask
 from .device import get_device
 from .distributed import DistContext, destroy, init_distributed
 from .features import evaluate_unseen
@@ -108,8 +109,11 @@ def open_training_benchmark(config: TrainConfig, dist: DistContext | None = None
     return open_benchmark(folder, "synthetic")
 
 
-def semantic_mask_of(benchmark, classes: list[str]) -> torch.Tensor | None:
-    """The benchmark's semantic-mask rows for `classes` ([n, 1000]), or None when it has none."""
+def semantic_mask_of(benchmark, classes: list[str], pretraining: str = "imagenet") -> torch.Tensor | None:
+    """The semantic-mask rows for `classes` over the teacher's classes: the benchmark's ([n, 1000])
+    for an ImageNet teacher, `world_mask` for a photo-world one; None when the benchmark has none."""
+    if pretraining == "photo_world":
+        return torch.as_tensor(world_mask(classes))
     rows = benchmark.mask_matrix(classes) if hasattr(benchmark, "mask_matrix") else None
     return None if rows is None else torch.as_tensor(np.asarray(rows, dtype=np.float32))
 
@@ -160,7 +164,8 @@ class _Run:
             self._trust_best_on_disk()
         self.trainer = None
         if self.state.epoch < config.epochs:
-            self.trainer = SBKATrainer(config, self.classes, semantic_mask_of(benchmark, self.classes), device, dist)
+            self.trainer = SBKATrainer(config, self.classes, semantic_mask_of(benchmark, self.classes, config.pretraining),
+                                       device, dist, progress=progress)
             if resumed is not None:
                 self.trainer.load_state_dict(resumed)
                 set_rng_state(resumed["rng"])
@@ -304,6 +309,10 @@ class _Run:
         state = self.state
         val_acc = self.trainer.validate(val_items, state.bad_log)
         state.epoch_rows.append(epoch_row(epoch, phase, lr, rows, val_acc, seconds))
+        if self.config.diagnose_unseen and self.dist.is_main:  # a learning curve: _selects never reads it
+            state.epoch_rows[-1]["unseen_map_diagnostic"] = evaluate_unseen(
+                self.trainer.student, self.benchmark, image_size=self.trainer.image_size, ap="voc", progress=False)["map_all"]
+            self.trainer.student.train()
         improved = self._selects(epoch, val_acc)
         if improved:
             state.best = {"val_acc": val_acc, "epoch": epoch}

@@ -17,8 +17,9 @@ from torch import nn
 from .data.loading import BadImageLog, ImageListDataset, ImageTransform
 from .device import autocast, needs_grad_scaler, seed_everything
 from .distributed import DistContext
-from .models import Student, Teacher, image_config
+from .models import Teacher, image_config
 from .objective import TERMS, SBKAObjective, StepInputs
+from .pretrain import starting_student
 
 
 class SBKATrainer:
@@ -28,13 +29,14 @@ class SBKATrainer:
     """
 
     def __init__(self, config, seen_classes: list[str], semantic_mask: torch.Tensor | None,
-                 device: torch.device, dist: DistContext | None = None) -> None:
+                 device: torch.device, dist: DistContext | None = None, *, progress: bool = True) -> None:
         self.config, self.device, self.dist = config, device, dist or DistContext()
         self.objective = SBKAObjective(config)
         self.seen_classes = list(seen_classes)
         seed_everything(config.seed)
-        self.student = Student(config.backbone, len(seen_classes), pretrained=config.pretrained,
-                               freeze_norm=config.freeze_norm)
+        # the backbone's own (ImageNet) weights, or the photo world's (sbka_lite.pretrain)
+        self.student = starting_student(config, len(seen_classes), progress=progress and self.dist.is_main,
+                                        dist=self.dist)
         self.teacher = Teacher.from_student(self.student) if self.objective.uses_teacher else None
         if self.teacher is None:
             # No term reads the ImageNet head, so it is frozen (DDP needs every trainable parameter to get a gradient).
@@ -78,7 +80,9 @@ class SBKATrainer:
         return self.objective.phase(epoch)
 
     def learning_rate(self, epoch: int) -> float:
-        return self.config.lr * self.config.lr_final_factor ** (epoch / self.config.epochs)
+        """The official decay, lr * lr_final_factor ** (epoch / epochs), times phase2_lr_scale in phase 2."""
+        scale = self.config.phase2_lr_scale if self.phase(epoch) == 2 else 1.0
+        return self.config.lr * self.config.lr_final_factor ** (epoch / self.config.epochs) * scale
 
     def start_epoch(self, epoch: int) -> tuple[int, float]:
         lr, phase = self.learning_rate(epoch), self.phase(epoch)
@@ -212,6 +216,7 @@ class SBKATrainer:
             "optimizer": self.optimizer.state_dict(),
             "backbone": self.config.backbone,
             "embedding_dim": self.student.embedding_dim,
+            "teacher_classes": self.student.imagenet_head.out_features,  # 1000, or the photo world's
             "seen_classes": self.seen_classes,
             "image_size": self.image_size,
             "grad_scaler": self.scaler.state_dict() if self.scaler else None,

@@ -42,6 +42,19 @@ def check_01(r):
     total = sum(r["list_lines"].values())
     assert r["corrupt_images"] == 0 and r["checked_images"] == (total if r["smoke"] else min(600, total))
     assert r["generation_seconds"] >= 0
+    # what the teacher knows: both teachers measured on the same classes; the world's rule decides who is known
+    from sbka_lite.data.synthetic.world import photo_world_classes
+    knowledge = r["teacher_knowledge"]
+    assert set(knowledge) == {"imagenet", "photo_world"}
+    for teacher in knowledge.values():
+        for row in teacher["per_class"].values():
+            assert row["top1"] is None or row["top1"] <= row["top5"]
+    world = knowledge["photo_world"]["per_class"]
+    assert {c for c, row in world.items() if row["known"]} == set(world) & set(photo_world_classes())
+    unseen = knowledge["photo_world"]["summary"]["unseen"]
+    assert unseen["classes_with_counterpart"] > 0 and unseen["classes_without"] > 0  # both cases are there to show
+    if not r["smoke"]:  # the premise, made true: the world teacher knows unseen photos the ImageNet one does not
+        assert unseen["top1"] > knowledge["imagenet"]["summary"]["unseen"]["top1"] + 0.5
 
 
 def check_02(r):
@@ -67,6 +80,13 @@ def check_03(r):
     assert r["terms_by_phase"]["2"] == ["loss_align", "loss_cls", "loss_ka_student", "loss_ka_teacher"]
     assert r["final_losses"]["loss_ka_teacher"] is not None
     assert r["checkpoint"].endswith(".pt")
+    # step 0: with the recipe's frozen statistics the student is its teacher, so L_KA^S starts at its floor;
+    # train-mode BatchNorm on mixed sketch/photo batches makes them two different networks
+    frozen, train_mode = r["step_zero"]["frozen statistics (the recipe)"], r["step_zero"]["train-mode BatchNorm"]
+    assert frozen["max_logit_gap"] < 1e-4 and frozen["loss_ka_student"] == pytest.approx(frozen["teacher_own_sce"], rel=1e-5)
+    assert train_mode["max_logit_gap"] > 1e-2 and train_mode["loss_ka_student"] > train_mode["teacher_own_sce"]
+    if not r["smoke"]:  # the demo recipe learns the seen classes: L_cls far below chance, log(#seen)
+        assert r["final_losses"]["loss_cls"] < 0.6 * math.log(43)
 
 
 def check_04(r):

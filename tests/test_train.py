@@ -502,3 +502,32 @@ def test_the_teacher_head_runs_at_its_own_learning_rate_factor(bench, tmp_path):
         trainer.start_epoch(epoch)
         student_lr = trainer.optimizer.param_groups[0]["lr"]
         assert trainer.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * student_lr)
+
+
+def test_the_unseen_diagnostic_never_changes_training_or_selection(bench, tmp_path):
+    """diagnose_unseen logs unseen mAP per epoch (learning curves); the run must be the same run without it."""
+    runs = {}
+    for flag in (False, True):
+        config = tiny_config(tmp_path / str(flag), diagnose_unseen=flag, epochs=3)
+        runs[flag] = train(config, bench, progress=False)
+    quiet, diagnosed = runs[False], runs[True]
+    assert all("unseen_map_diagnostic" not in row for row in quiet.epochs)
+    curve = [row["unseen_map_diagnostic"] for row in diagnosed.epochs]
+    assert len(curve) == 3 and all(0.0 <= v <= 1.0 for v in curve)
+    assert diagnosed.best_epoch == quiet.best_epoch
+    for (name, a), b in zip(quiet.student.state_dict().items(), diagnosed.student.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_phase2_lr_scale_multiplies_the_phase_two_schedule_only(tmp_path):
+    from sbka_lite.trainer import SBKATrainer
+
+    plain = tiny_config(tmp_path, epochs=4, warmup_epochs=2)
+    scaled = plain.replace(phase2_lr_scale=10.0)
+    ours, theirs = (SBKATrainer(c, ["a", "b"], None, torch.device("cpu"), progress=False) for c in (scaled, plain))
+    for epoch in range(4):
+        factor = 10.0 if epoch >= 2 else 1.0
+        assert ours.learning_rate(epoch) == pytest.approx(factor * theirs.learning_rate(epoch))
+    ours.start_epoch(3)
+    assert ours.optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
+    assert ours.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
