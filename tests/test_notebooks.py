@@ -85,6 +85,13 @@ def check_03(r):
     frozen, train_mode = r["step_zero"]["frozen statistics (the recipe)"], r["step_zero"]["train-mode BatchNorm"]
     assert frozen["max_logit_gap"] < 1e-4 and frozen["loss_ka_student"] == pytest.approx(frozen["teacher_own_sce"], rel=1e-5)
     assert train_mode["max_logit_gap"] > 1e-2 and train_mode["loss_ka_student"] > train_mode["teacher_own_sce"]
+    # what the teacher sees: the mask lifts a seen photo's own class in the target; an unseen photo has no mask row
+    for row in r["teacher_view"]:
+        if row["split"] == "seen" and row["teacher_can_name_it"]:
+            assert row["target_own"] > row["teacher_own"]
+        elif row["split"] == "unseen" and row["teacher_can_name_it"]:
+            assert row["target_own"] == pytest.approx(row["teacher_own"])
+    assert {row["split"] for row in r["teacher_view"]} == {"seen", "unseen"}
     if not r["smoke"]:  # the demo recipe learns the seen classes: L_cls far below chance, log(#seen)
         assert r["final_losses"]["loss_cls"] < 0.6 * math.log(43)
 
