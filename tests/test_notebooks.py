@@ -12,6 +12,7 @@ import pytest
 
 from sbka_lite.tutorial.notebooks import notebook_paths, run_notebook
 from sbka_lite.tutorial.series import run_dir
+from sbka_lite.tutorial.summary import check_claims
 
 NOTEBOOKS = notebook_paths()
 
@@ -180,6 +181,7 @@ def check_07(r):
                for row in selection["rows"])
 
 
+SUMMARISED = {"01", "03", "06"}
 CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06,
           "07": check_07}
 
@@ -199,6 +201,9 @@ def test_notebook_smoke_under_papermill(path, tmp_path):
     results = json.loads(results_path.read_text())
     assert results["smoke"] is True
     CHECKS[prefix](results)
+    if prefix in SUMMARISED:  # the closing summary is worded from the numbers: every claim must hold in them
+        assert any("op" in claim for claim in results["summary"]), f"{path.name} summary checks no number"
+        assert not check_claims(results), check_claims(results)
 
 
 @pytest.mark.notebook
