@@ -214,7 +214,8 @@ def test_grid_search_runs_a_benchmark_grid_in_the_official_style():
                                      style="official", device="cpu")
     assert [(row["n_subspaces"], row["n_components"]) for row in result["table"]] == [(2, k) for k in range(27, 34)]
     assert result["label"] == UPPER_BOUND_LABEL and result["tuned_on_test_labels"] is True
-    assert (result["benchmark"], result["covariance_type"], result["code_rule"]) == ("quickdraw", "full", "nearest_mean")
+    settings = (result["benchmark"], result["covariance_type"], result["code_rule"])
+    assert settings == ("quickdraw", "full", "nearest_mean")
     best = result["best"]
     by_hand = ClusterMatcher(2, best["n_components"], style="official").fit(gallery)
     again = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=by_hand, device="cpu")
