@@ -10,9 +10,10 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from sbka_lite.metrics import evaluate_retrieval
-from sbka_lite.retrieval import (LABEL_FREE_GRID, UPPER_BOUND_LABEL, ClusterMatcher, OneToOneMatcher,
-                                 grid_search_upper_bound, label_free_candidates, ranked_top_k,
-                                 select_pq_params, subspace_bounds)
+from sbka_lite.data.specs import BENCHMARKS
+from sbka_lite.retrieval import (LABEL_FREE_GRID, UPPER_BOUND_GRIDS, UPPER_BOUND_LABEL, ClusterMatcher,
+                                 OneToOneMatcher, grid_search_upper_bound, label_free_candidates, ranked_top_k,
+                                 select_pq_params, subspace_bounds, upper_bound_grid)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,10 +45,10 @@ def test_one_to_one_matcher_is_euclidean_distance(data):
     assert via_scorer["map_all"] == pytest.approx(via_embeddings["map_all"], abs=1e-3)
 
 
-@pytest.mark.parametrize("codebook", ["gmm", "kmeans"])
-def test_cluster_score_is_the_blend_formula(data, codebook):
+@pytest.mark.parametrize("codebook,style", [("gmm", "ours"), ("kmeans", "ours"), ("gmm", "official")])
+def test_cluster_score_is_the_blend_formula(data, codebook, style):
     query, _, gallery, _ = data
-    matcher = ClusterMatcher(n_subspaces=4, n_components=5, blend=0.8, codebook=codebook).fit(gallery)
+    matcher = ClusterMatcher(n_subspaces=4, n_components=5, blend=0.8, codebook=codebook, style=style).fit(gallery)
     assert matcher.codes_.shape == (len(gallery), 4) and len(matcher.centres_) == 4
     expected = np.zeros((len(query), len(gallery)))
     for m, (lo, hi) in enumerate(matcher.bounds_):
@@ -193,3 +194,45 @@ def test_label_free_candidates_is_the_one_grid():
     assert label_free_candidates(10_000) == list(LABEL_FREE_GRID)
     assert label_free_candidates(100) == [k for k in LABEL_FREE_GRID if k <= 25]
     assert label_free_candidates(4) == [2]
+
+
+def test_official_upper_bound_grids():
+    """The grids the official test scripts print (zermatt-luo/SBKA src/test_*_zeroshot.py)."""
+    assert upper_bound_grid("sketchy") == {"n_subspaces": (2, 4), "n_components": (22, 23, 24, 25, 26, 27, 28)}
+    assert upper_bound_grid("sketchy_split2") == {"n_subspaces": (2, 4), "n_components": tuple(range(18, 25))}
+    assert upper_bound_grid("tuberlin") == {"n_subspaces": (2, 4), "n_components": tuple(range(27, 34))}
+    assert upper_bound_grid("quickdraw") == {"n_subspaces": (2,), "n_components": tuple(range(27, 34))}
+    assert set(UPPER_BOUND_GRIDS) <= set(BENCHMARKS)  # keyed by the names sbka_lite.data uses
+    with pytest.raises(ValueError, match=r"benchmark 'synthetic'.*\['quickdraw', 'sketchy', 'sketchy_split2', "
+                                         r"'tuberlin'\].*n_subspaces= and n_components="):
+        upper_bound_grid("synthetic")
+
+
+def test_grid_search_runs_a_benchmark_grid_in_the_official_style():
+    query, query_labels, gallery, gallery_labels = clustered(n_gallery=400, n_queries=60)
+    result = grid_search_upper_bound(query, query_labels, gallery, gallery_labels, benchmark="quickdraw",
+                                     style="official", device="cpu")
+    assert [(row["n_subspaces"], row["n_components"]) for row in result["table"]] == [(2, k) for k in range(27, 34)]
+    assert result["label"] == UPPER_BOUND_LABEL and result["tuned_on_test_labels"] is True
+    settings = (result["benchmark"], result["covariance_type"], result["code_rule"])
+    assert settings == ("quickdraw", "full", "nearest_mean")
+    best = result["best"]
+    by_hand = ClusterMatcher(2, best["n_components"], style="official").fit(gallery)
+    again = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=by_hand, device="cpu")
+    assert again["map_all"] == pytest.approx(best["map_all"], abs=1e-9)
+    default = grid_search_upper_bound(query, query_labels, gallery, gallery_labels, n_components=(3,), device="cpu")
+    assert [(row["n_subspaces"], row["n_components"]) for row in default["table"]] == [(2, 3), (4, 3)]
+    assert default["code_rule"] == "posterior" and default["benchmark"] is None
+    # an explicit override reaches the matchers: each row scores as that matcher does by hand
+    overridden = grid_search_upper_bound(query, query_labels, gallery, gallery_labels, n_subspaces=(2,),
+                                         n_components=(3,), code_rule="nearest_mean", device="cpu")
+    assert overridden["code_rule"] == "nearest_mean"
+    for rule, row in (("nearest_mean", overridden["table"][0]), ("posterior", default["table"][0])):
+        matcher = ClusterMatcher(2, 3, code_rule=rule).fit(gallery)
+        by_hand = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+        assert row["map_all"] == pytest.approx(by_hand["map_all"], abs=1e-9)
+    assert overridden["table"][0]["map_all"] != pytest.approx(default["table"][0]["map_all"], abs=1e-4)
+    with pytest.raises(ValueError, match="not both"):
+        grid_search_upper_bound(query, query_labels, gallery, gallery_labels, benchmark="sketchy", n_components=(3,))
+    with pytest.raises(ValueError, match="no official upper-bound grid for benchmark 'sketchy1'"):
+        grid_search_upper_bound(query, query_labels, gallery, gallery_labels, benchmark="sketchy1")
