@@ -100,7 +100,7 @@ def build_site(out: str | Path = "build/site", source: str | Path | None = None)
     config = write_project(chapters, out.parent / (out.name + "-src"))
     command = [sys.executable, "-m", "mkdocs", "build", "--quiet", "--clean", "--config-file", str(config),
                "--site-dir", str(out)]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=config.parent, capture_output=True, text=True)  # its .cache stays there
     if done.returncode != 0:
         raise RuntimeError(f"mkdocs build failed ({' '.join(command)}):\n{done.stderr[-4000:]}\n"
                            "If mkdocs is missing, run `make setup` (the dev extra installs the site builders).")
