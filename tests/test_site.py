@@ -4,7 +4,7 @@ figure renders (no broken image), and the API page is read from the docstrings.
 
 The executed notebooks come from tests/test_notebooks.py, which keeps them in ``outputs/smoke/notebooks``
 (it runs earlier in ``make test``); run alone, this test executes the missing ones first (a few minutes).
-A screenshot of a chapter goes to ``outputs/test-artifacts/site_chapter.png``.
+A screenshot of a chapter goes to ``outputs/test-artifacts/site_chapter.png`` (a copy: docs/figures/site_chapter.jpg).
 """
 from __future__ import annotations
 
