@@ -8,11 +8,13 @@ export PYTHONUNBUFFERED := 1
 # UMAP's numba kernels compile once and are reused by every later notebook run.
 export NUMBA_CACHE_DIR ?= $(CURDIR)/outputs/.numba-cache
 
-.PHONY: demo test setup browser-deps notebooks-clean check-notebooks benchmarks ablation clean help
+.PHONY: demo test student site setup browser-deps notebooks-clean check-notebooks benchmarks ablation clean help
 
 help:
 	@echo "make demo   - set up .venv and run the notebook series at demo size (outputs/demo)"
 	@echo "make test   - set up .venv and run the whole test suite (notebooks in smoke mode)"
+	@echo "make student - the notebooks without exercise solutions or outputs (build/student)"
+	@echo "make site   - the executed notebooks and the API reference as a website (build/site)"
 
 setup: $(STAMP)
 
@@ -38,6 +40,15 @@ demo: setup
 
 test: setup browser-deps
 	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=20 --nbmake tests notebooks
+
+# For teachers: the notebooks with the exercises' solutions removed (nbgrader's markers) and no outputs.
+student: setup
+	$(PY) -m sbka_lite.tutorial.student --out build/student
+
+# The series as a website, from the executed notebooks of `make demo` (else of the smoke tests).
+site: setup
+	$(PY) -m sbka_lite.tutorial.site --out build/site
+	@echo "open build/site/index.html"
 
 # Strip outputs from committed notebooks (also checked by tests/test_notebook_hygiene.py).
 notebooks-clean: setup

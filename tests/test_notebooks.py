@@ -189,12 +189,13 @@ CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": 
 @pytest.mark.notebook
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_smoke_under_papermill(path, tmp_path):
+def test_notebook_smoke_under_papermill(path):
     prefix = path.name[:2]
     assert prefix in CHECKS, f"add a results check for {path.name} to tests/test_notebooks.py"
     workdir = run_dir(smoke=True)  # shared with nbmake's run so checkpoints are reused
     started = time.time()
-    run_notebook(path, tmp_path / path.name, {"SMOKE": True, "WORKDIR": str(workdir)})
+    # the executed copy stays in <workdir>/notebooks: tests/test_site.py builds the website from it
+    run_notebook(path, workdir / "notebooks" / path.name, {"SMOKE": True, "WORKDIR": str(workdir)})
     results_path = workdir / path.stem / "results.json"
     assert results_path.is_file(), f"{path.name} recorded no results.json"
     assert results_path.stat().st_mtime >= started - 1, "results.json was not rewritten by this run"

@@ -1,0 +1,93 @@
+"""`make site` as a reader meets it: the website built from the smoke run's executed notebooks, opened in the
+headless Chromium the drawing-pad test uses. Every chapter is reachable from the navigation and loads, every
+figure renders (no broken image), and the API page is read from the docstrings.
+
+The executed notebooks come from tests/test_notebooks.py, which keeps them in ``outputs/smoke/notebooks``
+(it runs earlier in ``make test``); run alone, this test executes the missing ones first (a few minutes).
+A screenshot of a chapter goes to ``outputs/test-artifacts/site_chapter.png`` (a copy: docs/figures/site_chapter.jpg).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import nbformat
+import pytest
+
+from sbka_lite.paths import outputs_dir
+from sbka_lite.tutorial.notebooks import notebook_paths, run_series
+from sbka_lite.tutorial.series import run_dir
+from sbka_lite.tutorial.site import build_site, chapter_title
+from test_search_browser import CHROMIUM_ARGS, find_chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+NOTEBOOKS = notebook_paths()
+
+
+def _figures(path) -> int:
+    """Image outputs an executed notebook holds: the chapter must show at least these."""
+    nb = nbformat.read(path, as_version=4)
+    return sum(any(k.startswith("image/") for k in out.get("data", {}))
+               for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    pytest.importorskip("mkdocs", reason="mkdocs missing: run `make setup` (the dev extra installs it)")
+    if find_chromium() is None:
+        pytest.skip("no Chromium found (apt-get install chromium, or set SBKA_CHROMIUM)")
+    executed = run_dir(smoke=True) / "notebooks"
+    missing = [p.name[:2] for p in NOTEBOOKS if not (executed / p.name).is_file()]
+    if missing:
+        run_series("smoke", run_dir(smoke=True), only=missing)
+    folder = build_site(tmp_path_factory.mktemp("site") / "site", source=executed)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", executed
+    server.shutdown()
+
+
+def _broken_images(page) -> list[str]:
+    page.wait_for_function("() => [...document.images].every(img => img.complete)", timeout=30_000)
+    return page.evaluate("() => [...document.images].filter(img => img.naturalWidth === 0)"
+                         ".map(img => (img.getAttribute('src') || '').slice(0, 80))")
+
+
+def test_every_chapter_is_reachable_loads_and_renders_its_figures_and_the_api_is_documented(site):
+    from playwright.sync_api import sync_playwright
+
+    url, executed = site
+    artifacts = outputs_dir("test-artifacts")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            for path in NOTEBOOKS:
+                page.goto(url + "/index.html", wait_until="load")
+                # through the navigation, as a reader would: the sidebar link with the chapter's title
+                page.locator("nav.md-nav--primary a.md-nav__link", has_text=chapter_title(path)).first.click()
+                page.wait_for_load_state("load")
+                assert page.url.endswith(f"chapters/{path.stem}.html"), (path.name, page.url)
+                body = page.locator("article").inner_text()
+                assert "Traceback" not in body and "PapermillExecutionError" not in body, path.name
+                assert _broken_images(page) == [], f"{path.name}: broken images"
+                shown = page.evaluate("() => document.querySelectorAll('article img').length")
+                assert shown >= _figures(executed / path.name), f"{path.name}: {shown} images shown"
+                if path.name.startswith("04"):  # a chapter with figures, scrolled to its first one
+                    page.locator("article img").first.scroll_into_view_if_needed()
+                    page.mouse.wheel(0, -250)
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(artifacts / "site_chapter.png"))
+            page.locator("nav.md-nav--primary a.md-nav__link", has_text="API reference").first.click()
+            page.wait_for_load_state("load")
+            api = page.locator("article").inner_text()
+            assert "soft_cross_entropy" in api and "ClusterMatcher" in api and "check_voc_ap" in api
+            assert page.locator("[id='sbka_lite.losses.soft_cross_entropy']").count() == 1
+        finally:
+            browser.close()
+    assert not errors, f"JavaScript errors: {errors}"

@@ -1,0 +1,104 @@
+"""Exercises and the student edition: checks that explain, solutions nbgrader strips, check cells that say
+"not done yet" in the student edition and pass in the full one.
+
+The notebook test runs each exercise notebook reduced to its exercise cells (a fresh kernel, smoke mode):
+the exercise cells are self-contained by design, and everything outside them is the same in both editions
+(asserted below), while the full notebooks run end to end under papermill and nbmake elsewhere in the suite.
+"""
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+from sbka_lite.paths import repo_root
+from sbka_lite.tutorial import exercises
+from sbka_lite.tutorial.notebooks import notebook_paths
+from sbka_lite.tutorial.student import build_student_edition, exercise_cells
+
+EXERCISE_NOTEBOOKS = [p for p in notebook_paths() if p.name[:2] in ("02", "04", "07")]
+
+
+def _ap_voc(relevant):
+    precision = np.cumsum(relevant) / np.arange(1, len(relevant) + 1)
+    return float(np.maximum.accumulate(precision[::-1])[::-1][relevant].sum() / relevant.sum())
+
+
+def test_check_passes_a_right_answer_and_names_the_case_of_a_wrong_one(capsys):
+    assert exercises.check_voc_ap(_ap_voc, n_cases=4) == 4
+    assert "passed" in capsys.readouterr().out
+
+    def uninterpolated(relevant):  # the classic mistake: sklearn's AP where VOC's was asked for
+        hits = np.cumsum(relevant)
+        return float((hits / np.arange(1, len(relevant) + 1))[relevant].sum() / relevant.sum())
+    with pytest.raises(exercises.ExerciseError, match=r"case \d+ of 8 \(relevant: array\(\d+,\)\): returned .* expected"):
+        exercises.check_voc_ap(uninterpolated)
+
+
+def test_check_says_not_done_yet_and_reports_a_crash_with_its_case():
+    def stub(relevant):
+        raise NotImplementedError()
+    with pytest.raises(exercises.ExerciseError, match="exercise not done yet: write the body of `stub`"):
+        exercises.check_voc_ap(stub)
+    with pytest.raises(exercises.ExerciseError, match=r"raised ZeroDivisionError: .* on case 1 of"):
+        exercises.check_voc_ap(lambda relevant: 1 / 0)
+    with pytest.raises(exercises.ExerciseError, match=r"returned shape \(3,\).*expected shape \(\)"):
+        exercises.check_voc_ap(lambda relevant: np.zeros(3))
+
+
+def test_top_k_check_catches_a_tie_rule_other_than_the_gallery_index():
+    def ties_last_index_first(scores, k):
+        columns = np.arange(scores.shape[1])[::-1]
+        return columns[np.argsort(scores[:, ::-1], axis=1, kind="stable")][:, :k]
+    with pytest.raises(exercises.ExerciseError, match="entries differ"):
+        exercises.check_top_k(ties_last_index_first)
+
+
+def test_student_edition_strips_solutions_and_outputs_and_keeps_everything_else(tmp_path):
+    written = build_student_edition(tmp_path, EXERCISE_NOTEBOOKS)
+    for full_path, student_path in zip(EXERCISE_NOTEBOOKS, written):
+        full, student = (nbformat.read(p, as_version=4) for p in (full_path, student_path))
+        solutions = [c for c in full.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        assert len(solutions) >= 2 and all("### BEGIN SOLUTION" in c.source for c in solutions), full_path.name
+        assert len(student.cells) == len(full.cells)
+        for before, after in zip(full.cells, student.cells):
+            if before.metadata.get("nbgrader", {}).get("solution"):
+                assert "BEGIN SOLUTION" not in after.source and "raise NotImplementedError()" in after.source
+                signature = before.source.split("### BEGIN")[0].rstrip()
+                assert after.source.startswith(signature), "the function's signature and docstring stay"
+            else:
+                assert after.source == before.source
+            assert not after.get("outputs") and after.get("execution_count") is None
+
+
+def _exercise_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return [nb.cells[i] for i in exercise_cells(nb)]
+
+
+def _tagged(cells, tag):
+    return [c for c in cells if tag in c.metadata.get("tags", [])]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_check_cells_fail_helpfully_in_the_student_edition_and_pass_in_the_full_one(path, tmp_path, monkeypatch):
+    # One kernel: the student edition's exercise cells, then the full edition's (each re-defines its function).
+    student = _exercise_cells(build_student_edition(tmp_path, [path])[0])
+    full = _exercise_cells(path)
+    nb = nbformat.v4.new_notebook(cells=student + full, metadata=nbformat.read(path, as_version=4).metadata)
+    monkeypatch.setenv("SBKA_SMOKE", "1")
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(repo_root())}}).execute()
+    student, full = nb.cells[:len(student)], nb.cells[len(student):]
+    checks = _tagged(student, "exercise-check")
+    assert len(checks) >= 2, f"{path.name}: expected at least two exercises with checks"
+    for cell in checks:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert len(errors) == 1, f"{path.name}: a student check cell must fail with one error:\n{cell.source}"
+        assert errors[0].ename == "ExerciseError", f"{path.name}: crashed with {errors[0].ename}: {errors[0].evalue}"
+        assert "exercise not done yet: write the body of" in errors[0].evalue
+    for cell in full:
+        errors = [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{path.name}: the full edition's exercises fail: {errors}\n{cell.source}"
+        if "exercise-check" in cell.metadata.get("tags", []):
+            assert "passed:" in "".join(o.get("text", "") for o in cell.outputs)
