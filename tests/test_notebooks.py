@@ -181,7 +181,7 @@ def check_07(r):
                for row in selection["rows"])
 
 
-SUMMARISED = {"01", "03", "06"}
+SUMMARISED = {"01", "02", "03", "04", "06", "07"}
 CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06,
           "07": check_07}
 
