@@ -190,3 +190,49 @@ def check_precision_at_k(learner_fn: Callable[..., Any], n_cases: int = 8) -> in
     return check(learner_fn, reference, make, n_cases=n_cases,
                  hint="count relevant photos in the first k places and divide by k, even when k is larger "
                       "than the gallery.")
+
+
+# ---- notebook 03: the objective ----------------------------------------------------------------------------------
+
+def _sce_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    batch, classes = int(rng.integers(3, 12)), int(rng.integers(3, 20))
+    is_photo = rng.random(batch) < 0.6
+    is_photo[int(rng.integers(batch))] = True  # at least one photo
+    mask = np.where(rng.random((batch, classes)) < 0.2, rng.choice([0.3, 1.0], (batch, classes)), 0.0)
+    return {"student_logits": rng.normal(size=(batch, classes)) * 3, "teacher_logits": rng.normal(size=(batch, classes)) * 3,
+            "mask": mask, "is_photo": is_photo, "mask_scale": 0.3}
+
+
+def _package_sce(student_logits, teacher_logits, mask, is_photo, mask_scale):
+    import torch  # noqa: PLC0415  (only the objective's checks need it)
+
+    from sbka_lite.losses import soft_cross_entropy  # noqa: PLC0415
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    return float(soft_cross_entropy(t(student_logits), t(teacher_logits), semantic_mask=t(mask), mask_scale=mask_scale,
+                                    sample_mask=torch.as_tensor(is_photo)))
+
+
+def check_photo_sce(learner_fn: Callable[..., Any], n_cases: int = 6) -> int:
+    """``learner_fn(student_logits, teacher_logits, mask, is_photo, mask_scale)`` vs `losses.soft_cross_entropy`."""
+    return check(learner_fn, _package_sce, _sce_inputs, n_cases=n_cases,
+                 hint="target = softmax(teacher_logits + mask_scale * mask); per sample -sum(target * "
+                      "log_softmax(student_logits)); average over the photos only (is_photo True).")
+
+
+def _align_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    batch, dim = int(rng.integers(2, 10)), int(rng.integers(3, 30))
+    return {"features": rng.normal(size=(batch, dim)) * rng.uniform(0.5, 3), "noise": rng.normal(size=(batch, dim))}
+
+
+def _package_align(features, noise):
+    import torch  # noqa: PLC0415
+
+    from sbka_lite.losses import gaussian_alignment  # noqa: PLC0415
+    return float(gaussian_alignment(torch.as_tensor(features, dtype=torch.float64), torch.as_tensor(noise, dtype=torch.float64)))
+
+
+def check_gaussian_alignment(learner_fn: Callable[..., Any], n_cases: int = 6) -> int:
+    """``learner_fn(features, noise)`` vs `losses.gaussian_alignment`: KL(softmax(noise) || softmax(features))."""
+    return check(learner_fn, _package_align, _align_inputs, n_cases=n_cases,
+                 hint="p = softmax(noise), q = softmax(features) over each row; sum p * (log p - log q) per row, "
+                      "then the mean over rows (not over every entry).")
