@@ -84,9 +84,9 @@ run() {
   [ "$rc" = 0 ] || echo "gpu_check: $name failed (exit $rc); see outputs/gpu_check/logs/$name.log" >&2
 }
 
-PAPER=(--set backbone=convnextv2_tiny.fcmae_ft_in1k --set pretrained=false --set image_size=224
+PAPER=(--set backbone=convnextv2_tiny.fcmae_ft_in1k --set pretraining=imagenet --set pretrained=false --set image_size=224
        --set sketches_per_batch=70 --set photos_per_batch=140)
-[ "$DRY" = 1 ] && PAPER=(--set backbone=convnextv2_tiny.fcmae_ft_in1k --set pretrained=false)
+[ "$DRY" = 1 ] && PAPER=(--set backbone=convnextv2_tiny.fcmae_ft_in1k --set pretraining=imagenet --set pretrained=false)
 # the demo benchmark the training steps read (generated once, reused afterwards)
 [ "$DRY" = 1 ] || run benchmark 90 "$PY" -c "from sbka_lite.train import TrainConfig, open_training_benchmark; open_training_benchmark(TrainConfig(), progress=False)"
 run train_speed 200 "$PY" benchmarks/train_speed.py --device "$DEVICE" "${PAPER[@]}" "${SPEED[@]}" \

@@ -2,7 +2,7 @@
 
     python benchmarks/train_speed.py                      # CPU, configs/demo.yaml, ~2 minutes
     python benchmarks/train_speed.py --device cuda --set backbone=convnextv2_tiny.fcmae_ft_in1k \\
-        --set pretrained=false --set image_size=224 --set sketches_per_batch=70 --set photos_per_batch=140 \\
+        --set pretraining=imagenet --set pretrained=false --set image_size=224 --set sketches_per_batch=70 --set photos_per_batch=140 \\
         --precision amp fp32 --layout channels_last contiguous     # the four GPU variants (gpu_check.sh)
 
 Arms (each: forward, backward and optimiser step on identical pre-loaded batches, so image
@@ -98,7 +98,7 @@ def load_batches(config: TrainConfig, n_batches: int):
     started = time.perf_counter()
     batches = [collate_mixed([dataset[key] for key in keys]) for keys in sampler]
     decode_seconds = time.perf_counter() - started
-    return classes, semantic_mask_of(benchmark, classes), batches, decode_seconds, size
+    return classes, semantic_mask_of(benchmark, classes, config.pretraining), batches, decode_seconds, size
 
 
 def build_arms(config: TrainConfig, classes, mask, device: torch.device) -> tuple[dict, dict]:

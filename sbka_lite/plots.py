@@ -245,3 +245,20 @@ def teacher_knowledge_bars(tables: dict[str, pd.DataFrame], *, split: str = "uns
         label.set_horizontalalignment("right")
     fig.tight_layout()
     return fig
+
+
+def learning_curves(curves: pd.DataFrame, *, arms: Sequence[str] | None = None):
+    """Per epoch, mean ± sd over seeds: unseen mAP (a diagnostic: it never selected a model) beside
+    held-out seen-class sketch accuracy (what selection reads)."""
+    data = curves if arms is None else curves[curves.arm.isin(arms)]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, column, label in ((axes[0], "unseen_map_diagnostic", "unseen mAP@all (diagnostic only)"),
+                              (axes[1], "val_acc", "held-out seen-class sketch accuracy")):
+        sns.lineplot(data=data, x="epoch", y=column, hue="arm", errorbar="sd", marker="o", ax=ax,
+                     legend=ax is axes[1])
+        ax.set(xlabel="epoch", ylabel=label)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if axes[1].get_legend() is not None:
+        sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+    fig.tight_layout()
+    return fig

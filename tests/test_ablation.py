@@ -12,18 +12,18 @@ from sbka_lite.experiments import ablation as experiments
 def test_smoke_ablation_writes_rows_and_resumes(tmp_path):
     out = tmp_path / "ablation.json"
     rows = ablation.run_ablation(out, seeds=(0,), smoke=True, workdir=tmp_path / "runs", progress=False,
-                                 arms=("frozen", "finetune", "bidirectional", "bidirectional_cluster"))
-    assert {r["arm"] for r in rows} == {"frozen", "finetune", "bidirectional", "bidirectional_cluster"}
+                                 arms=("frozen", "finetune", "bidirectional+gaussian", "sbka_cluster"))
+    assert {r["arm"] for r in rows} == {"frozen", "finetune", "bidirectional+gaussian", "sbka_cluster"}
     saved = json.loads(out.read_text())
     assert len(saved["runs"]) == 4 and saved["meta"]["ap"] == "voc"
     for row in saved["runs"]:
         assert 0.0 <= row["map_all"] <= 1.0 and 0.0 <= row["prec_100"] <= 1.0
-    cluster = next(r for r in rows if r["arm"] == "bidirectional_cluster")
+    cluster = next(r for r in rows if r["arm"] == "sbka_cluster")
     assert cluster["n_subspaces"] in (2, 4)
     again = ablation.run_ablation(out, seeds=(0,), smoke=True, workdir=tmp_path / "runs", progress=False,
-                                  arms=("frozen", "finetune", "bidirectional", "bidirectional_cluster"))
+                                  arms=("frozen", "finetune", "bidirectional+gaussian", "sbka_cluster"))
     assert again == rows  # nothing recomputed
-    assert "| bidirectional |" in ablation.markdown_table(rows)
+    assert "| bidirectional+gaussian |" in ablation.markdown_table(rows)
 
 
 def test_unknown_arm_is_refused(tmp_path):
@@ -43,15 +43,15 @@ def _fake_cell(calls, fail=()):
 
 
 def test_failed_cell_keeps_the_other_rows_and_only_it_reruns(tmp_path, monkeypatch, capsys):
-    out, arms, calls = tmp_path / "a.json", ("finetune", "bidirectional", "bidirectional_cluster"), []
+    out, arms, calls = tmp_path / "a.json", ("finetune", "bidirectional+gaussian", "sbka_cluster"), []
     monkeypatch.setattr(experiments, "run_ablation_cell", _fake_cell(calls, fail={("finetune", 1)}))
     rows = ablation.run_ablation(out, seeds=(1, 0), smoke=True, workdir=tmp_path / "w", arms=arms, progress=False)
     assert "cell finetune-seed1 failed: RuntimeError: cell finetune seed 1 broke" in capsys.readouterr().err
     assert ablation.missing(rows, (0, 1), arms) == [("finetune", 1)]
     saved = json.loads(out.read_text())["runs"]
     assert [(r["arm"], r["seed"]) for r in saved] == [  # seed by seed, arms in their order, whatever ran first
-        ("finetune", 0), ("bidirectional", 0), ("bidirectional_cluster", 0), ("bidirectional", 1),
-        ("bidirectional_cluster", 1)]
+        ("finetune", 0), ("bidirectional+gaussian", 0), ("sbka_cluster", 0), ("bidirectional+gaussian", 1),
+        ("sbka_cluster", 1)]
     calls.clear()
     monkeypatch.setattr(experiments, "run_ablation_cell", _fake_cell(calls))
     again = ablation.run_ablation(out, seeds=(0, 1), smoke=True, workdir=tmp_path / "w", arms=arms, progress=False)

@@ -1,21 +1,31 @@
-"""The synthetic-benchmark ablation: which part of SBKA helps, measured over seeds.
+"""The synthetic-benchmark ablation: which part of SBKA helps, measured over seeds, paired by seed.
 
     python -m sbka_lite.ablation --out results/ablation_synthetic.json     (make ablation)
     python -m sbka_lite.ablation ... --executor slurm --partition gpu --gpus-per-job 1
 
-Arms, each evaluated on the unseen classes (every zero sketch ranks every zero photo, VOC AP):
+Every arm trains the demo recipe (`configs/demo.yaml`: student and teacher start from the photo
+world, `sbka_lite.pretrain`) and is evaluated on the unseen classes (every zero sketch ranks every
+zero photo, VOC AP, query mean), split into the unseen classes the teacher knows (in its photo
+world) and those it does not. The arms form a grid, teacher term x Gaussian term:
 
-- ``frozen``: the pretrained backbone, no training (deterministic: the same for every seed);
-- ``finetune``: plain fine-tuning, L_cls only;
-- ``one_way``: teacher -> student distillation (+ Gaussian term), teacher frozen throughout;
-- ``bidirectional``: SBKA, phase 2 also trains the teacher's head from the student;
-- ``bidirectional_cluster``: the SBKA model with one-to-many cluster matching, K and M chosen
-  from the unlabelled gallery (BIC), never from test labels.
+- ``finetune`` / ``finetune+gaussian``: no teacher (L_cls, with or without L_align);
+- ``one_way`` / ``one_way+gaussian``: teacher -> student distillation, teacher frozen throughout;
+- ``bidirectional`` / ``bidirectional+gaussian``: phase 2 also trains the teacher's head from the
+  student; ``bidirectional+gaussian`` is SBKA as published;
 
-Models are selected on held-out seen-class sketches only. One cell is one (trained arm, seed):
-the ``bidirectional`` cell also gives the ``bidirectional_cluster`` row from the same model. Each
-cell writes its rows to ``<workdir>/cells/`` and the rows are merged into `out` as cells finish;
-finished (arm, seed) pairs are skipped, so an interrupted ablation resumes on any executor.
+plus ``frozen`` (the starting backbone, no training: the same for every seed), ``sbka_tgrad`` (the
+official gradient flow, `teacher_grad_to_student=True`), ``sbka_phase2_lr_x10`` (phase 2 at ten
+times the official schedule, about QuickDraw's 2.5e-5: a departure from the Sketchy recipe) and
+``sbka_cluster`` (the SBKA model with one-to-many cluster matching, K and M chosen from the
+unlabelled gallery by BIC, never from test labels). Not run by default: ``imagenet_finetune`` and
+``imagenet_sbka`` start from plain ImageNet weights, a teacher that barely knows these photos.
+
+Every arm selects its model by the same rule, on held-out seen-class sketches only. Each trained
+cell also logs unseen mAP after every epoch (`diagnose_unseen`): learning curves, diagnostics that
+never select a model. One cell is one (trained arm, seed); the ``bidirectional+gaussian`` cell also
+gives the ``sbka_cluster`` row from the same model. Each cell writes its rows to
+``<workdir>/cells/`` and the rows are merged into `out` as cells finish; finished (arm, seed)
+pairs are skipped, so an interrupted ablation resumes on any executor.
 """
 from __future__ import annotations
 
@@ -27,10 +37,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sbka_lite.checkpoint import load_student
 from sbka_lite.data.presets import synthetic_benchmark
+from sbka_lite.data.synthetic.world import photo_world_classes
+from sbka_lite.experiments.ablation_report import (  # noqa: F401  (re-exported)
+    ARMS,
+    COMPARISONS,
+    KNOWN_ARMS,
+    markdown_table,
+    paired_differences,
+    summarise,
+    summary_record,
+)
 from sbka_lite.experiments.executors import (
     Cell,
     ExecutorConfig,
@@ -41,25 +62,27 @@ from sbka_lite.experiments.executors import (
 )
 from sbka_lite.features import embed_unseen
 from sbka_lite.metrics import evaluate_retrieval
-from sbka_lite.models import Student
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
+from sbka_lite.pretrain import starting_student
 from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 from sbka_lite.train import train
 from sbka_lite.tutorial.series import selected_checkpoint, training_config
 
-ARMS = ("frozen", "finetune", "one_way", "bidirectional", "bidirectional_cluster")
+SBKA = {"alignment": "bidirectional", "gaussian": True}
 TRAINED = {
     "finetune": {"alignment": "none", "gaussian": False},
-    "one_way": {"alignment": "teacher_to_student", "gaussian": True},
-    "bidirectional": {"alignment": "bidirectional", "gaussian": True},
-    # Diagnostic, not in the default arms: the official script's choice, where the teacher's loss
-    # also sends gradient into the student (see TrainConfig.teacher_grad_to_student).
-    "bidirectional_tgrad": {"alignment": "bidirectional", "gaussian": True, "teacher_grad_to_student": True},
+    "finetune+gaussian": {"alignment": "none", "gaussian": True},
+    "one_way": {"alignment": "teacher_to_student", "gaussian": False},
+    "one_way+gaussian": {"alignment": "teacher_to_student", "gaussian": True},
+    "bidirectional": {"alignment": "bidirectional", "gaussian": False},
+    "bidirectional+gaussian": SBKA,
+    "sbka_tgrad": {**SBKA, "teacher_grad_to_student": True},
+    "sbka_phase2_lr_x10": {**SBKA, "phase2_lr_scale": 10.0},
+    "imagenet_finetune": {"alignment": "none", "gaussian": False, "pretraining": "imagenet"},
+    "imagenet_sbka": {**SBKA, "pretraining": "imagenet"},
 }
-KNOWN_ARMS = (*ARMS, "bidirectional_tgrad")
+CLUSTER_SOURCE = "bidirectional+gaussian"  # the cell whose model also gives the sbka_cluster row
 METRICS = ("map_all", "map_200", "prec_100", "prec_200")
-
-
 def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Seed by seed, arms in KNOWN_ARMS order: the same file whichever order cells finished in."""
     return sorted(rows, key=lambda row: (row["seed"], KNOWN_ARMS.index(row["arm"])))
@@ -72,27 +95,43 @@ def _load_rows(path: Path) -> list[dict[str, Any]]:
     return list(data["runs"] if isinstance(data, dict) else data)
 
 
+def _saved_meta(path: Path) -> dict[str, Any] | None:
+    data = json.loads(path.read_text())
+    return data.get("meta") if isinstance(data, dict) else None
+
+
 def _meta(smoke: bool) -> dict[str, Any]:
     base = training_config(smoke)
-    return {"benchmark": "synthetic", "smoke": smoke, "ap": "voc", "split": "unseen (zero)",
+    return {"benchmark": "synthetic", "smoke": smoke, "ap": "voc", "split": "unseen (zero)", "mean": "query mean",
             "config": {k: v for k, v in base.to_dict().items() if k not in ("run_dir", "seed", "alignment", "gaussian")},
-            "selection": "best held-out seen-class sketch accuracy (unseen classes never used)",
+            "selection": f"{base.selection}: held-out seen-class sketch accuracy, the same rule for every arm "
+                         "(unseen classes never used)",
+            "known": "unseen classes in the teacher's photo world (sbka_lite.data.synthetic.world)",
+            "curves": "unseen_map_diagnostic per epoch: a diagnostic, never used to select a model",
             "cluster": "label-free K and M (BIC on the unlabelled gallery)"}
 
 
 def label_free_cluster_matcher(gallery, seed: int = 0) -> ClusterMatcher:
-    """The cluster matcher with K and M chosen by BIC on the gallery (candidates scaled to its size)."""
+    """The cluster matcher with K and M chosen by BIC on the gallery (the package's one candidate rule)."""
     return ClusterMatcher("auto", "auto", candidate_subspaces=(2, 4),
-                          candidate_components=label_free_candidates(len(gallery), (3, 5, 8, 11, 15, 20, 30, 40)),
-                          random_state=seed).fit(gallery)
+                          candidate_components=label_free_candidates(len(gallery)), random_state=seed).fit(gallery)
 
 
-def _metrics_row(arm: str, seed: int, result: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"arm": arm, "seed": seed, **{m: float(result[m]) for m in METRICS}, **extra}
+def _metrics_row(arm: str, seed: int, result: dict[str, Any], query_labels, **extra: Any) -> dict[str, Any]:
+    ap = np.asarray(result["per_query"]["ap_all"])
+    known = np.isin(np.asarray(query_labels), photo_world_classes())
+    split = {"map_known": float(ap[known].mean()) if known.any() else None,
+             "map_unknown": float(ap[~known].mean()) if (~known).any() else None}
+    return {"arm": arm, "seed": seed, **{m: float(result[m]) for m in METRICS}, **split, **extra}
 
 
 def cell_path(workdir: str | Path, arm: str, seed: int) -> Path:
     return Path(workdir) / "cells" / f"{arm}-seed{seed}.json"
+
+
+def _curve(result) -> list[dict[str, Any]]:
+    keep = ("epoch", "phase", "val_acc", "loss_cls", "unseen_map_diagnostic")
+    return [{k: row.get(k) for k in keep} for row in result.epochs]
 
 
 def run_ablation_cell(arm: str, seed: int, wanted: tuple[str, ...], *, smoke: bool, workdir: str,
@@ -102,25 +141,25 @@ def run_ablation_cell(arm: str, seed: int, wanted: tuple[str, ...], *, smoke: bo
     benchmark = benchmark if benchmark is not None else synthetic_benchmark(smoke, progress=progress)
     base = training_config(smoke)
     if arm == "frozen":
-        model = Student(base.backbone, len(benchmark.seen_classes), pretrained=base.pretrained)
+        model = starting_student(base, len(benchmark.seen_classes))
         q, ql, g, gl = embed_unseen(model, benchmark, image_size=base.image_size, progress=False)
-        rows = [_metrics_row("frozen", seed, evaluate_retrieval(q, ql, g, gl, ap="voc"))]
+        rows = [_metrics_row("frozen", seed, evaluate_retrieval(q, ql, g, gl, ap="voc"), ql)]
     else:
-        config = base.replace(seed=seed, run_dir=str(Path(workdir) / "runs" / f"{arm}-seed{seed}"), **TRAINED[arm])
+        config = base.replace(seed=seed, run_dir=str(Path(workdir) / "runs" / f"{arm}-seed{seed}"),
+                              diagnose_unseen=True, **TRAINED[arm])
         started = time.perf_counter()
         result = train(config, benchmark, progress=progress)
         extra = {"best_epoch": result.best_epoch, "val_acc": result.best_val_acc,
-                 "train_seconds": round(time.perf_counter() - started, 1)}
+                 "train_seconds": round(time.perf_counter() - started, 1), "curve": _curve(result)}
         student, _ = load_student(selected_checkpoint(result))
         q, ql, g, gl = embed_unseen(student, benchmark, image_size=config.image_size, progress=False)
         rows = []
         if arm in wanted:
-            rows.append(_metrics_row(arm, seed, evaluate_retrieval(q, ql, g, gl, ap="voc"), **extra))
-        if "bidirectional_cluster" in wanted:
+            rows.append(_metrics_row(arm, seed, evaluate_retrieval(q, ql, g, gl, ap="voc"), ql, **extra))
+        if "sbka_cluster" in wanted:
             matcher = label_free_cluster_matcher(g, seed)
-            rows.append(_metrics_row("bidirectional_cluster", seed,
-                                     evaluate_retrieval(q, ql, None, gl, scorer=matcher, ap="voc"),
-                                     n_subspaces=int(matcher.n_subspaces_), n_components=int(matcher.n_components_),
+            rows.append(_metrics_row("sbka_cluster", seed, evaluate_retrieval(q, ql, None, gl, scorer=matcher, ap="voc"),
+                                     ql, n_subspaces=int(matcher.n_subspaces_), n_components=int(matcher.n_components_),
                                      **extra))
     write_json_atomic(cell_path(workdir, arm, seed), {"meta": _meta(smoke), "rows": rows})
     return rows
@@ -131,7 +170,7 @@ def plan_cells(seeds, arms, done: set[tuple[str, int]]) -> list[tuple[str, int, 
     plan = []
     for seed in seeds:
         for arm in ("frozen", *TRAINED):
-            gives = (arm, "bidirectional_cluster") if arm == "bidirectional" else (arm,)
+            gives = (arm, "sbka_cluster") if arm == CLUSTER_SOURCE else (arm,)
             wanted = tuple(a for a in gives if a in arms and (a, seed) not in done)
             if wanted:
                 plan.append((arm, seed, wanted))
@@ -168,6 +207,12 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     if executor.kind != "local" and not executor.folder:
         executor = dataclasses.replace(executor, folder=str(workdir / "jobs"))
     meta, rows = _meta(smoke), _load_rows(out)
+    if rows and _saved_meta(out) != meta:  # another recipe's rows must never count as done
+        stale = out.with_name(out.name + ".stale")
+        out.replace(stale)
+        print(f"[ablation] {out} was made with another recipe or arm set; moved to {stale}, starting over",
+              file=sys.stderr, flush=True)
+        rows = []
     done = {(r["arm"], r["seed"]) for r in rows}
 
     def add(new_rows: list[dict[str, Any]]) -> None:
@@ -209,21 +254,6 @@ def missing(rows: list[dict[str, Any]], seeds, arms) -> list[tuple[str, int]]:
     return [(arm, seed) for seed in seeds for arm in arms if (arm, seed) not in have]
 
 
-def summarise(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and count per arm (in ARMS order), of rows or of `load_results`' table."""
-    frame = pd.DataFrame(rows)
-    table = frame.groupby("arm")[["map_all", "prec_100"]].agg(["mean", "std", "count"])
-    return table.reindex([a for a in KNOWN_ARMS if a in table.index])
-
-
-def summary_record(rows: list[dict[str, Any]] | pd.DataFrame) -> dict[str, dict[str, float]]:
-    """`summarise` as plain numbers per arm, for a notebook's recorder: ``{arm: {map_all_mean, ...}}``."""
-    table = summarise(rows)
-    return {arm: {"map_all_mean": float(row[("map_all", "mean")]), "map_all_std": float(row[("map_all", "std")]),
-                  "prec_100_mean": float(row[("prec_100", "mean")]), "prec_100_std": float(row[("prec_100", "std")]),
-                  "seeds": int(row[("map_all", "count")])} for arm, row in table.iterrows()}
-
-
 def load_results(path: str | Path) -> pd.DataFrame:
     """The ablation's rows (one per arm and seed) from its JSON; a relative path is read from the
     repository root, as the notebooks resolve theirs."""
@@ -237,15 +267,6 @@ def load_results(path: str | Path) -> pd.DataFrame:
     if not rows or not {"arm", "seed", "map_all", "prec_100"} <= set(rows[0]):
         raise ValueError(f"{path} holds no ablation rows (expected runs with arm, seed, map_all, prec_100)")
     return pd.DataFrame(rows)
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    table = summarise(rows)
-    lines = ["| arm | mAP@all (mean ± sd) | P@100 (mean ± sd) | seeds |", "|---|---|---|---|"]
-    for arm, row in table.iterrows():
-        lines.append(f"| {arm} | {row[('map_all', 'mean')]:.4f} ± {row[('map_all', 'std')]:.4f} | "
-                     f"{row[('prec_100', 'mean')]:.4f} ± {row[('prec_100', 'std')]:.4f} | {int(row[('map_all', 'count')])} |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
