@@ -218,7 +218,7 @@ def test_every_override_names_its_own_run_folder(tmp_path):
 
 
 def test_ensure_trained_with_an_override_trains_beside_the_default_run(tmp_path, bench):
-    tiny = dict(backbone=TINY_BACKBONE, pretrained=False, image_size=32)
+    tiny = dict(backbone=TINY_BACKBONE, pretrained=False, pretraining="imagenet", image_size=32)
     first = ensure_trained(bench, True, tmp_path, progress=False, **tiny)
     other = ensure_trained(bench, True, tmp_path, progress=False, w_ka=0.5, **tiny)  # used to land in first's folder
     assert first.run_dir != other.run_dir and other.completed

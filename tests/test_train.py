@@ -493,6 +493,12 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
         results[feature] = (start, mean_cosine(x.detach()))
     assert results["raw"][1] > 0.99, results  # collapsed: every embedding points the same way
     assert results["layernorm"][1] < results["layernorm"][0] + 0.02, results  # no pull together
+    # and the demo recipe (a BatchNorm backbone with a post-ReLU6 feature) uses the feature that cannot collapse
+    from sbka_lite.tutorial.series import training_config
+
+    recipe = training_config(False)
+    assert recipe.backbone == "tf_efficientnet_lite0" and recipe.freeze_norm
+    assert results[recipe.align_feature][1] < results[recipe.align_feature][0] + 0.02, recipe.align_feature
 
 
 def test_the_teacher_head_runs_at_its_own_learning_rate_factor(bench, tmp_path):
