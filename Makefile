@@ -58,9 +58,15 @@ benchmarks: setup
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/train_speed.py
 
-# ~1 hour on 2 cores: 8 trained arms x 3 seeds, then what the teachers know (about 2 minutes)
+# Hours on 2 cores, resumable (finished rows are kept: run it again after an interruption): the converged grid
+# (8 trained arms x 3 seeds + the 2x convergence check), the few-seen-classes setting's core arms, then what the
+# teachers know. Two lanes on 2 cores: make ablation ABLATION_ARGS="--executor submitit-local --array-parallelism 2"
+# (with OMP_NUM_THREADS=1, so the two do not fight over the cores).
+ABLATION_ARGS ?=
+FEW_SEEN_ARMS := frozen finetune finetune+gaussian one_way one_way+gaussian bidirectional bidirectional+gaussian
 ablation: setup
-	$(PY) -m sbka_lite.ablation --out results/ablation_synthetic.json
+	$(PY) -m sbka_lite.ablation --setting converged $(ABLATION_ARGS)
+	$(PY) -m sbka_lite.ablation --setting few_seen --arms $(FEW_SEEN_ARMS) $(ABLATION_ARGS)
 	$(PY) -m sbka_lite.teacher_knowledge --out results/teacher_knowledge_synthetic.json
 
 clean:

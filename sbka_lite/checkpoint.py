@@ -230,7 +230,7 @@ class RunState:
 
 
 def best_record_on_disk(best_path: str | os.PathLike) -> dict:
-    """The selection record that ``best.pt`` itself holds (``{"val_acc", "epoch"}``; Nones when absent).
+    """The selection record that ``best.pt`` itself holds (``{"val_acc", "epoch", ...}``; Nones when absent).
 
     ``last.pt`` also records the best epoch, but a kill between the two writes can leave them
     apart; what ``best.pt`` holds is what a user will load, so that is the truth on resume.
@@ -242,4 +242,4 @@ def best_record_on_disk(best_path: str | os.PathLike) -> dict:
         state = load_checkpoint(path)
     except CheckpointError:
         return {"val_acc": None, "epoch": None}
-    return {"val_acc": state.get("best", {}).get("val_acc"), "epoch": state.get("best", {}).get("epoch")}
+    return {"val_acc": None, "epoch": None, **state.get("best", {})}

@@ -30,14 +30,18 @@ ALIGNMENTS = ("none", "teacher_to_student", "bidirectional")
 # Keys that may change between an interrupted run and its resumption without changing the maths
 # (and that do not name a run: see `run_slug`).
 RESUMABLE_KEYS = frozenset({"resume", "stop_after_steps", "num_workers", "device", "data_root", "run_dir",
-                            "checkpoint_every_steps", "val_batch_size", "run_name", "diagnose_unseen"})
+                            "checkpoint_every_steps", "val_batch_size", "run_name", "diagnose_unseen",
+                            "branch_from"})
+# Keys that act only after the warm-up: a run differing from another in these alone may start its
+# phase 2 from the other's end-of-warm-up checkpoint (`branch_from`), with identical phase-1 weights.
+PHASE2_KEYS = frozenset({"alignment", "teacher_grad_to_student", "teacher_lr_factor", "phase2_lr_scale"})
 # (low, high) per integer key: refused up front, naming the key, instead of failing late in numpy or torch.
 _INT_RANGES = {
     "epochs": (1, 10_000), "warmup_epochs": (0, 10_000), "steps_per_epoch": (0, 1_000_000),
     "sketches_per_batch": (0, 100_000), "photos_per_batch": (0, 100_000), "val_max_images": (0, 100_000_000),
     "val_batch_size": (1, 65_536), "num_workers": (0, 256), "checkpoint_every_steps": (0, 100_000_000),
     "stop_after_steps": (0, 100_000_000), "seed": (0, 2**32 - 1),
-    "pretraining_steps": (1, 1_000_000), "pretraining_photos_per_class": (1, 100_000),
+    "pretraining_steps": (1, 1_000_000), "pretraining_photos_per_class": (1, 100_000), "train_classes": (0, 100_000),
 }
 _DEVICE = re.compile(r"^(|cpu|mps|cuda(:\d+)?)$")
 
@@ -66,6 +70,7 @@ class TrainConfig:
     benchmark: str = "synthetic"  # open_benchmark name
     synthetic_size: str = "demo"  # demo | smoke: which generated benchmark, when train() opens it itself
     data_root: str = ""  # "" -> sbka_lite.paths.default_data_root(); the data root or the dataset folder
+    train_classes: int = 0  # 0: every seen class; N: only N of them (one fixed draw, sbka_lite.data.benchmark.SeenSubset)
     # model
     backbone: str = DEFAULT_BACKBONE
     pretrained: bool = True
@@ -98,7 +103,9 @@ class TrainConfig:
     augment: bool = True
     augment_style: str = "centred"  # centred | official (sbka_lite.data.augment says how they differ)
     # validation on held-out seen-class sketches, and model selection on it
-    selection: str = "best"  # best (any epoch) | official (phase-2 epochs above every earlier one) | last
+    # best (any epoch) | official (phase-2 epochs above every earlier one) | last; ties in accuracy go to the
+    # lower validation loss; a run whose rule picked no epoch by its end falls back to its last epoch (said so)
+    selection: str = "best"
     val_max_images: int = 0  # 0 -> all of the test split
     val_batch_size: int = 128
     # a learning-curve diagnostic: unseen mAP@all (VOC) after every epoch, logged as unseen_map_diagnostic;
@@ -116,6 +123,9 @@ class TrainConfig:
     resume: bool = True  # continue from <run_dir>/last.pt when present
     checkpoint_every_steps: int = 0  # also save last.pt every N steps (0: at epoch ends only)
     stop_after_steps: int = 0  # interrupt after N steps in total (the schedule still assumes all epochs)
+    # start phase 2 from this end-of-warm-up checkpoint (a last.pt of a run that differs only in PHASE2_KEYS,
+    # stopped at epoch warmup_epochs): arms compared on phase 2 then share their phase 1 exactly
+    branch_from: str = ""
     bad_image_fraction: float = 0.01  # abort when more than this share of images (and > 10) fail to decode
 
     def __post_init__(self) -> None:

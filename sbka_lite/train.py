@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -40,6 +41,7 @@ from .checkpoint import (
 )
 from .config import (  # noqa: F401  (re-exported: the names users import from sbka_lite.train)
     ALIGNMENTS,
+    PHASE2_KEYS,
     RESUMABLE_KEYS,
     SMOKE_OVERRIDES,
     ConfigError,
@@ -48,6 +50,7 @@ from .config import (  # noqa: F401  (re-exported: the names users import from s
     parse_set_overrides,
 )
 from .data import open_benchmark
+from .data.benchmark import SeenSubset
 from .data.layout import dataset_dir
 from .data.loading import MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
 from .data.presets import synthetic_benchmark
@@ -74,6 +77,7 @@ class TrainResult:
     best_checkpoint: Path | None  # selected on held-out seen-class sketch accuracy; None if not on disk
     best_val_acc: float | None
     best_epoch: int | None
+    selection: str  # how best.pt was chosen: the rule, or the stated fallback when the rule picked nothing
     history: list[dict]  # one row per step: losses per term, lr, phase, ...
     epochs: list[dict]  # one row per epoch: mean losses, val_acc, seconds
     bad_images: list[str]
@@ -147,6 +151,26 @@ def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
                          "use another run_name/run_dir, or resume=False to start over")
 
 
+def _check_branchable(saved: dict, state: dict, config: TrainConfig, path: Path) -> None:
+    """A branch starts phase 2 from `path`: a run with this config up to phase-2-only keys, stopped
+    exactly at the end of its warm-up, whose teacher taught in phase 1 as this run's will."""
+    current = config.to_dict()
+    changed = sorted(key for key in current if key not in RESUMABLE_KEYS | PHASE2_KEYS and key in saved
+                     and saved[key] != current[key])
+    if changed:
+        details = ", ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
+        raise ValueError(f"branch_from={path}: that run differs in keys that act before phase 2 ({details}); "
+                         f"a branch may differ only in {sorted(PHASE2_KEYS)}")
+    teaching = {saved.get("alignment"), config.alignment}
+    if not teaching <= {"teacher_to_student", "bidirectional"}:
+        raise ValueError(f"branch_from={path}: alignment {saved.get('alignment')!r} -> {config.alignment!r}; phase 1 "
+                         "is the same only between runs with a teacher (teacher_to_student, bidirectional)")
+    if (int(state["epoch"]), int(state["step_in_epoch"])) != (config.warmup_epochs, 0):
+        raise ValueError(f"branch_from={path} stopped at epoch {state['epoch']} (+{state['step_in_epoch']} steps); "
+                         f"a branch starts where the warm-up ends, epoch {config.warmup_epochs}: train that run with "
+                         f"stop_after_steps = warmup_epochs x steps_per_epoch")
+
+
 # --------------------------------------------------------------------------- a run
 
 
@@ -181,8 +205,24 @@ class _Run:
         elif dist.is_main and not config.resume:
             for stale in (self.last_path, self.best_path):
                 stale.unlink(missing_ok=True)
+        if resumed is None and config.branch_from:
+            resumed = self._branch(Path(config.branch_from).expanduser())
         dist.barrier()
         return resumed
+
+    def _branch(self, source: Path) -> dict:
+        """The warm-up's state, to continue as this run; its best.pt comes along when it holds the best epoch."""
+        state = load_checkpoint(source)
+        _check_branchable(state.get("config", {}), state, self.config, source)
+        best_epoch = state["best"]["epoch"]
+        if best_epoch is not None and self.dist.is_main:
+            on_disk = best_record_on_disk(source.parent / "best.pt")
+            if on_disk["epoch"] != best_epoch:
+                raise ValueError(f"branch_from={source} records best epoch {best_epoch}, but {source.parent / 'best.pt'} "
+                                 f"holds epoch {on_disk['epoch']}: the warm-up's folder is incomplete; train it again")
+            with atomic_write(self.best_path) as stream, open(source.parent / "best.pt", "rb") as original:
+                shutil.copyfileobj(original, stream)
+        return state
 
     def _trust_best_on_disk(self) -> None:
         on_disk = best_record_on_disk(self.best_path)
@@ -198,7 +238,8 @@ class _Run:
         on_disk = best["epoch"] is not None and self.best_path.is_file()
         return TrainResult(config=self.config, run_dir=self.run_dir, last_checkpoint=self.last_path,
                            best_checkpoint=self.best_path if on_disk else None,
-                           best_val_acc=best["val_acc"], best_epoch=best["epoch"], history=self.state.history,
+                           best_val_acc=best["val_acc"], best_epoch=best["epoch"],
+                           selection=best.get("rule") or self.config.selection, history=self.state.history,
                            epochs=self.state.epoch_rows, bad_images=list(self.state.bad_log.bad), completed=completed,
                            student=self.trainer.student.eval() if self.trainer is not None else None)
 
@@ -211,7 +252,8 @@ class _Run:
         if self.dist.is_main:
             write_logs(self.run_dir, self.state,
                         {"config": self.config.to_dict(), "best_val_acc": self.state.best["val_acc"],
-                         "best_epoch": self.state.best["epoch"], "seen_classes": self.classes,
+                         "best_epoch": self.state.best["epoch"], "best_val_loss": self.state.best.get("val_loss"),
+                         "selection": self.state.best.get("rule") or self.config.selection, "seen_classes": self.classes,
                          "image_size": self.trainer.image_size, "terms": {n: t.symbol for n, t in TERMS.items()}})
 
     def stopping(self) -> bool:
@@ -241,39 +283,42 @@ class _Run:
         if dist.is_main:
             with atomic_write(self.run_dir / "config.json", "w") as stream:
                 stream.write(json.dumps(config.to_dict(), indent=1))
-        while state.epoch < config.epochs:
-            epoch = state.epoch
-            phase, lr = trainer.start_epoch(epoch)
-            sampler.set_epoch(epoch, state.step_in_epoch)
-            rows = [r for r in state.history if r["epoch"] == epoch]
-            started = time.perf_counter() - sum(r["seconds"] for r in rows)
-            if not self._run_steps(loader, sampler, epoch, phase, rows):
-                return self.result(False)
-            self.end_epoch(epoch, phase, lr, rows, val_items, time.perf_counter() - started)
-            if self.stopping() and state.epoch < config.epochs:
-                dist.barrier()
-                return self.result(False)
+        # one bar for the whole run, so its rate and time left cover every epoch
+        bar = tqdm(total=config.epochs * len(sampler), initial=state.global_step, desc="training", unit="step",
+                   disable=not (self.progress and dist.is_main), dynamic_ncols=True)
+        with bar:
+            while state.epoch < config.epochs:
+                epoch = state.epoch
+                phase, lr = trainer.start_epoch(epoch)
+                sampler.set_epoch(epoch, state.step_in_epoch)
+                rows = [r for r in state.history if r["epoch"] == epoch]
+                started = time.perf_counter() - sum(r["seconds"] for r in rows)
+                bar.set_description(f"epoch {epoch + 1}/{config.epochs} phase {phase}")
+                if not self._run_steps(loader, sampler, epoch, rows, bar):
+                    return self.result(False)
+                self.end_epoch(epoch, phase, lr, rows, val_items, time.perf_counter() - started)
+                if self.stopping() and state.epoch < config.epochs:
+                    dist.barrier()
+                    return self.result(False)
         dist.barrier()
         return self.result(True)
 
-    def _run_steps(self, loader, sampler, epoch: int, phase: int, rows: list[dict]) -> bool:
+    def _run_steps(self, loader, sampler, epoch: int, rows: list[dict], bar) -> bool:
         """The steps of one epoch; False when `stop_after_steps` interrupted it (last.pt written)."""
         config, state = self.config, self.state
-        bar = tqdm(loader, total=len(sampler), desc=f"epoch {epoch + 1}/{config.epochs} phase {phase}",
-                   disable=not (self.progress and self.dist.is_main), leave=False)
-        with bar:
-            for batch in bar:
-                rows.append(self.train_step(batch, epoch))
-                bar.set_postfix(loss=f"{rows[-1]['loss_student']:.3f}", acc=f"{rows[-1]['train_acc']:.2f}")
-                mid_epoch = state.step_in_epoch < sampler.steps_per_epoch
-                every = config.checkpoint_every_steps
-                if mid_epoch and (self.stopping() or (every and state.global_step % every == 0)):
-                    self.checkpoint(self.last_path)
-                if mid_epoch and self.stopping():
-                    self.trainer.sync_buffers()
-                    self.write_logs()
-                    self.dist.barrier()
-                    return False
+        for batch in loader:
+            rows.append(self.train_step(batch, epoch))
+            bar.update()
+            bar.set_postfix(loss=f"{rows[-1]['loss_student']:.3f}", acc=f"{rows[-1]['train_acc']:.2f}")
+            mid_epoch = state.step_in_epoch < sampler.steps_per_epoch
+            every = config.checkpoint_every_steps
+            if mid_epoch and (self.stopping() or (every and state.global_step % every == 0)):
+                self.checkpoint(self.last_path)
+            if mid_epoch and self.stopping():
+                self.trainer.sync_buffers()
+                self.write_logs()
+                self.dist.barrier()
+                return False
         return True
 
     def train_step(self, batch, epoch: int) -> dict:
@@ -294,37 +339,58 @@ class _Run:
         state.history.append(row)
         return row
 
-    def _selects(self, epoch: int, val_acc: float | None) -> bool:
-        """Whether this epoch becomes best.pt: on held-out seen-class accuracy only (never unseen classes)."""
+    def _selects(self, epoch: int, key: tuple | None) -> bool:
+        """Whether this epoch becomes best.pt: on held-out seen-class sketches only (never unseen classes),
+        by accuracy, ties broken by the lower validation loss (`selection_key`)."""
         rule, state = self.config.selection, self.state
-        if rule == "last" or val_acc is None:  # nothing to select on: keep the latest
+        if rule == "last" or key is None:  # nothing to select on: keep the latest
             return True
         if rule == "official":  # phase-2 epochs only, and only above every earlier epoch, warm-up included
-            earlier = [row["val_acc"] for row in state.epoch_rows[:-1] if row["val_acc"] is not None]
-            return epoch >= self.config.warmup_epochs and all(val_acc > value for value in earlier)
-        best = state.best["val_acc"]
-        return state.best["epoch"] is None or best is None or val_acc > best
+            earlier = [selection_key(row) for row in state.epoch_rows[:-1]]
+            return epoch >= self.config.warmup_epochs and all(key > value for value in earlier if value is not None)
+        best = selection_key(state.best)
+        return state.best["epoch"] is None or best is None or key > best
 
     def end_epoch(self, epoch: int, phase: int, lr: float, rows: list[dict], val_items, seconds: float) -> None:
-        state = self.state
-        val_acc = self.trainer.validate(val_items, state.bad_log)
-        state.epoch_rows.append(epoch_row(epoch, phase, lr, rows, val_acc, seconds))
-        if self.config.diagnose_unseen and self.dist.is_main:  # a learning curve: _selects never reads it
+        state, config = self.state, self.config
+        val_acc, val_loss = self.trainer.validate(val_items, state.bad_log)
+        state.epoch_rows.append({**epoch_row(epoch, phase, lr, rows, val_acc, seconds), "val_loss": val_loss})
+        if config.diagnose_unseen and self.dist.is_main:  # a learning curve: _selects never reads it
             state.epoch_rows[-1]["unseen_map_diagnostic"] = evaluate_unseen(
                 self.trainer.student, self.benchmark, image_size=self.trainer.image_size, ap="voc", progress=False)["map_all"]
             self.trainer.student.train()
-        improved = self._selects(epoch, val_acc)
+        improved = self._selects(epoch, selection_key(state.epoch_rows[-1]))
+        rule = config.selection
+        if not improved and epoch == config.epochs - 1 and state.best["epoch"] is None:
+            # The rule picked nothing (official: no phase-2 epoch beat every earlier one, as happens once a
+            # small validation set saturates): the run still ends in a model, and says which.
+            improved, rule = True, f"{config.selection}, fallback: last epoch ({FALLBACK_REASON[config.selection]})"
+            if self.dist.is_main:
+                warnings.warn(f"{self.run_dir}: selection {rule}", stacklevel=2)
         if improved:
-            state.best = {"val_acc": val_acc, "epoch": epoch}
+            state.best = {"val_acc": val_acc, "val_loss": val_loss, "epoch": epoch, "rule": rule}
         state.epoch, state.step_in_epoch = epoch + 1, 0
         if improved:  # best first: see the module docstring
             self.checkpoint(self.best_path)
         self.checkpoint(self.last_path)
         self.write_logs()
         if self.progress and self.dist.is_main:
-            shown = "n/a" if val_acc is None else f"{val_acc:.3f}"
-            print(f"epoch {epoch + 1}/{self.config.epochs} (phase {phase}): loss {state.epoch_rows[-1]['loss_student']:.4f}, "
-                  f"held-out seen-class sketch acc {shown}", flush=True)
+            shown = "n/a" if val_acc is None else f"{val_acc:.3f} (loss {val_loss:.3f})"
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs} (phase {phase}): loss {state.epoch_rows[-1]['loss_student']:.4f}, "
+                       f"held-out seen-class sketch acc {shown}")
+
+
+FALLBACK_REASON = {"official": "no phase-2 epoch beat every earlier one on held-out seen sketches",
+                   "best": "no epoch had a validation score"}
+
+
+def selection_key(row: dict) -> tuple[float, float] | None:
+    """What selection compares: held-out accuracy, then the negated validation loss (ties go to the
+    lower loss; a row without a loss ranks below any with one at the same accuracy)."""
+    if row.get("val_acc") is None:
+        return None
+    loss = row.get("val_loss")
+    return (float(row["val_acc"]), -float(loss) if loss is not None else float("-inf"))
 
 
 def train(config: TrainConfig | dict, benchmark=None, *, progress: bool = True) -> TrainResult:
@@ -359,6 +425,8 @@ def train(config: TrainConfig | dict, benchmark=None, *, progress: bool = True) 
     try:
         if benchmark is None:
             benchmark = open_training_benchmark(config, dist, progress=progress and dist.is_main)
+        if config.train_classes:
+            benchmark = SeenSubset(benchmark, config.train_classes)
         return _Run(config, benchmark, dist, device, progress).run()
     finally:
         destroy(dist)
@@ -413,9 +481,16 @@ def main(argv: list[str] | None = None) -> int:
         _check_evaluable(benchmark)
     summary = {"run_dir": str(result.run_dir), "completed": result.completed, "best_val_acc": result.best_val_acc,
                "best_epoch": result.best_epoch, "best_checkpoint": str(result.best_checkpoint),
-               "bad_images": len(result.bad_images)}
-    if args.evaluate and result.best_checkpoint is not None:
-        student, _ = load_student(result.best_checkpoint, device=get_device(config.device or None))
+               "selection": result.selection, "bad_images": len(result.bad_images)}
+    if args.evaluate:
+        evaluated = result.best_checkpoint
+        if evaluated is None:  # stopped (stop_after_steps) before selection chose an epoch: say so, use last.pt
+            evaluated = result.last_checkpoint
+            summary["selection"] = "none yet (the run stopped early): evaluating last.pt"
+        if not Path(evaluated).is_file():
+            raise SystemExit(f"--evaluate: no checkpoint to evaluate in {result.run_dir} (neither best.pt nor last.pt)")
+        student, _ = load_student(evaluated, device=get_device(config.device or None))
+        summary["evaluated_checkpoint"] = str(evaluated)
         summary["unseen"] = evaluate_unseen(student, benchmark, progress=not args.no_progress)
     print(json.dumps(summary, indent=1))
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .schedule import student_lr, teacher_lr
 from .data.loading import BadImageLog, ImageListDataset, ImageTransform
 from .device import autocast, needs_grad_scaler, seed_everything
 from .distributed import DistContext
@@ -81,8 +82,7 @@ class SBKATrainer:
 
     def learning_rate(self, epoch: int) -> float:
         """The official decay, lr * lr_final_factor ** (epoch / epochs), times phase2_lr_scale in phase 2."""
-        scale = self.config.phase2_lr_scale if self.phase(epoch) == 2 else 1.0
-        return self.config.lr * self.config.lr_final_factor ** (epoch / self.config.epochs) * scale
+        return student_lr(self.config, epoch, teacher_learns=self.objective.teacher_learns)
 
     def start_epoch(self, epoch: int) -> tuple[int, float]:
         lr, phase = self.learning_rate(epoch), self.phase(epoch)
@@ -90,7 +90,7 @@ class SBKATrainer:
             group["lr"] = lr
         if self.teacher_optimizer is not None:
             for group in self.teacher_optimizer.param_groups:
-                group["lr"] = lr * self.config.teacher_lr_factor
+                group["lr"] = teacher_lr(self.config, epoch)
         if self.teacher is not None:
             self.teacher.set_phase(phase)
         self.student.train()
@@ -176,11 +176,13 @@ class SBKATrainer:
         self.dist.broadcast_buffers(self.student)
 
     @torch.no_grad()
-    def validate(self, items: list[tuple[str, str]], bad_log: BadImageLog) -> float | None:
-        """Seen-class top-1 accuracy of the student on held-out sketches (sharded over ranks)."""
+    def validate(self, items: list[tuple[str, str]], bad_log: BadImageLog) -> tuple[float | None, float | None]:
+        """Seen-class top-1 accuracy and mean cross-entropy of the student on held-out sketches
+        (sharded over ranks); ``(None, None)`` without items. The loss breaks ties in selection:
+        a small validation set saturates at convergence."""
         self.sync_buffers()
         if not items:
-            return None
+            return None, None
         index = {name: label for label, name in enumerate(self.seen_classes)}
         mine = items[self.dist.rank::self.dist.world_size]
         transform = ImageTransform(self.image_size, self.image_config.mean, self.image_config.std,
@@ -191,7 +193,7 @@ class SBKATrainer:
                                              pin_memory=self.device.type == "cuda")
         labels = torch.tensor([index[name] for _, name in mine], dtype=torch.long)
         self.student.eval()
-        counts = torch.zeros(3, dtype=torch.float64)  # correct, counted, failed
+        counts = torch.zeros(4, dtype=torch.float64)  # correct, counted, failed, summed cross-entropy
         bad = []
         for images, positions, errors in loader:
             ok = torch.tensor([not e for e in errors])
@@ -201,13 +203,17 @@ class SBKATrainer:
             images = images[ok].to(self.device).contiguous(memory_format=self.memory_format)
             with autocast(self.device, enabled=self.config.amp):
                 logits = self.student(images).seen_logits
-            counts[0] += (logits.argmax(-1).cpu() == labels[positions[ok]]).sum().item()
+            truth = labels[positions[ok]]
+            counts[0] += (logits.argmax(-1).cpu() == truth).sum().item()
             counts[1] += int(ok.sum())
+            counts[3] += torch.nn.functional.cross_entropy(logits.float().cpu(), truth, reduction="sum").item()
         counts[2] = len(bad)
         self.student.train()
         totals = self.dist.all_reduce_sum(counts.to(self.device)).cpu()
         bad_log.update(int(totals[1]), bad, n_bad=int(totals[2]))
-        return float(totals[0] / totals[1]) if totals[1] else None
+        if not totals[1]:
+            return None, None
+        return float(totals[0] / totals[1]), float(totals[3] / totals[1])
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def rigged_validation():
         return original(self, epoch)
 
     train_module.SBKATrainer.start_epoch = start_epoch
-    train_module.SBKATrainer.validate = lambda self, items, bad_log: (0.4, 0.6)[self.rigged_epoch]
+    train_module.SBKATrainer.validate = lambda self, items, bad_log: ((0.4, None), (0.6, None))[self.rigged_epoch]
 
 
 def kill_at(point: str) -> None:

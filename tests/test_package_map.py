@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
     ["paths", "device"],
     ["config", "data", "losses", "distances"],
-    ["models", "metrics_conventions", "codebooks"],
+    ["models", "metrics_conventions", "codebooks", "schedule"],
     ["metrics_engine"],
     ["metrics"],
     ["objective", "retrieval", "gap", "distributed", "checkpoint", "pretrain"],

@@ -4,6 +4,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np
 import pytest
+import matplotlib.pyplot as plt
 import pandas as pd
 from PIL import Image
 
@@ -43,3 +44,15 @@ def test_per_class_change_bars_are_after_minus_before_in_green_and_red():
     assert bars["loses"].get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:red")
     # sorted from the largest loss up
     assert [label.get_text() for label in fig.axes[0].get_yticklabels()] == ["loses", "same", "gains"]
+
+
+def test_curves_by_setting_draws_each_settings_mean_curve():
+    from sbka_lite.plots import curves_by_setting
+
+    rows = [{"setting": setting, "seed": seed, "epoch": epoch, "val_acc": 0.5 + 0.1 * epoch,
+             "unseen_map_diagnostic": base + (0.1 * epoch if setting == "rises" else -0.1 * epoch) + 0.01 * seed}
+            for setting, base in (("rises", 0.2), ("forgets", 0.8)) for seed in (0, 1) for epoch in range(3)]
+    fig = curves_by_setting(pd.DataFrame(rows))
+    drawn = {tuple(np.round(line.get_ydata(), 3)) for line in fig.axes[0].get_lines() if len(line.get_ydata()) == 3}
+    assert {(0.205, 0.305, 0.405), (0.805, 0.705, 0.605)} <= drawn  # each setting's mean over seeds, per epoch
+    plt.close(fig)

@@ -537,3 +537,88 @@ def test_phase2_lr_scale_multiplies_the_phase_two_schedule_only(tmp_path):
     ours.start_epoch(3)
     assert ours.optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
     assert ours.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
+
+
+# ----------------------------------------------------------------------------- phase 2 from a shared warm-up
+
+
+def _warm_up(bench, config, folder, **changes):
+    """The one-way phase 1 of `config`, stopped where its phase 2 starts; returns its last.pt."""
+    warm = config.replace(alignment="teacher_to_student", run_dir=str(folder),
+                          stop_after_steps=config.warmup_epochs * config.steps_per_epoch, **changes)
+    result = train(warm, bench, progress=False)
+    assert not result.completed
+    return Path(result.last_checkpoint)
+
+
+def test_a_branch_from_the_shared_warm_up_is_the_run_trained_from_scratch(bench, tmp_path):
+    """one-way and bidirectional share phase 1 exactly, so branching phase 2 from one warm-up checkpoint
+    gives bit for bit the run trained from scratch (and saves the warm-up's time per arm)."""
+    sbka = tiny_config(tmp_path / "scratch", epochs=4, warmup_epochs=2, alignment="bidirectional", gaussian=True,
+                       selection="best")
+    scratch = train(sbka, bench, progress=False)
+    warm = _warm_up(bench, sbka, tmp_path / "warm")
+    branch = train(sbka.replace(run_dir=str(tmp_path / "branch"), branch_from=str(warm)), bench, progress=False)
+    assert branch.completed and len(branch.history) == len(scratch.history) == 8
+    assert [row["loss_student"] for row in branch.history] == [row["loss_student"] for row in scratch.history]
+    assert branch.history[-1]["loss_ka_teacher"] is not None  # phase 2 ran, and the teacher learned in it
+    for (name, a), b in zip(scratch.student.state_dict().items(), branch.student.state_dict().values()):
+        assert torch.equal(a, b), name
+    ours, theirs = (load_checkpoint(r.last_checkpoint)["teacher"]["state"] for r in (branch, scratch))
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    assert branch.best_epoch == scratch.best_epoch and (branch.run_dir / "best.pt").is_file()
+    # the warm-up is untouched: another arm can branch from it after this one
+    assert load_checkpoint(warm)["epoch"] == 2
+
+
+def test_a_branch_must_share_phase_one_and_start_where_it_ends(bench, tmp_path):
+    sbka = tiny_config(tmp_path / "arm", epochs=4, warmup_epochs=2, alignment="bidirectional")
+    warm = _warm_up(bench, sbka, tmp_path / "warm")
+    with pytest.raises(ValueError, match=r"act before phase 2 \(w_ka"):
+        train(sbka.replace(w_ka=0.5, branch_from=str(warm)), bench, progress=False)
+    with pytest.raises(ValueError, match="only between runs with a teacher"):
+        train(sbka.replace(alignment="none", branch_from=str(warm)), bench, progress=False)
+    early = train(sbka.replace(alignment="teacher_to_student", run_dir=str(tmp_path / "early"),
+                               stop_after_steps=sbka.steps_per_epoch), bench, progress=False)
+    with pytest.raises(ValueError, match="stopped at epoch 1"):
+        train(sbka.replace(branch_from=str(early.last_checkpoint)), bench, progress=False)
+    # what a branch may change: the phase-2 keys (the teacher's rate alone here)
+    allowed = train(sbka.replace(teacher_lr_factor=10.0, branch_from=str(warm)), bench, progress=False)
+    assert allowed.completed
+
+
+def test_evaluate_says_what_it_evaluated_when_selection_has_not_chosen_yet(tmp_path, capsys):
+    from sbka_lite.data import make_synthetic_benchmark
+    from sbka_lite.data.synthetic import SEEN_CLASSES, UNSEEN_CLASSES
+
+    make_synthetic_benchmark(tmp_path / "synthetic", classes=SEEN_CLASSES[:2] + UNSEEN_CLASSES[:2], image_size=32,
+                             sketches_per_class=4, test_sketches_per_class=2, photos_per_class=4,
+                             unseen_sketches_per_class=3, unseen_photos_per_class=3, n_workers=1, progress=False)
+    code = main(["--config", str(REPO / "configs" / "smoke.yaml"), "--set", f"data_root={tmp_path}",
+                 "--set", f"backbone={TINY_BACKBONE}", "--set", "pretrained=false", "--set", "image_size=32",
+                 "--set", "selection=official", "--set", "stop_after_steps=1",
+                 "--set", f"run_dir={tmp_path / 'run'}", "--evaluate", "--no-progress"])
+    assert code == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out if out.startswith("{") else out[out.rindex("\n{") + 1:])
+    assert not summary["completed"] and summary["best_checkpoint"] == "None"
+    assert summary["evaluated_checkpoint"].endswith("last.pt") and "last.pt" in summary["selection"]
+    assert summary["unseen"]["n_queries"] == 6
+
+
+def test_train_classes_trains_on_a_fixed_subset_of_the_seen_classes_and_keeps_the_unseen_lists(bench, tmp_path):
+    from sbka_lite.data.benchmark import SeenSubset
+
+    subset = SeenSubset(bench, 2)
+    assert subset.seen_classes == SeenSubset(bench, 2, seed=0).seen_classes  # one draw, whatever the run's seed
+    assert set(subset.seen_classes) < set(bench.seen_classes)
+    for split in ("train", "test"):
+        rows = subset.items(split, "sketch")
+        assert rows and {name for _, name in rows} == set(subset.seen_classes)
+    assert subset.items("zero", "photo") == bench.items("zero", "photo")
+    with pytest.raises(ValueError, match="has 3 seen classes"):
+        SeenSubset(bench, 4)
+    result = train(tiny_config(tmp_path, train_classes=2, seed=5), bench, progress=False)
+    logged = json.loads((result.run_dir / "history.json").read_text())
+    assert logged["seen_classes"] == subset.seen_classes
+    assert result.student.seen_head.out_features == 2

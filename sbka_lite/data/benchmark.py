@@ -289,6 +289,35 @@ class Benchmark:
         return mask
 
 
+class SeenSubset:
+    """A benchmark seen through `n` of its seen classes: the train and test items of the others are
+    dropped, the unseen (zero) lists are unchanged. The draw depends on `seed` alone (default 0, not a
+    run's seed), so every run of a variant trains on the same classes and runs stay paired by seed.
+
+    The few-class variant of the synthetic ablation: with few seen classes plain fine-tuning has
+    little to learn that transfers and much to specialise on, the classic setting for forgetting.
+    """
+
+    def __init__(self, benchmark, n: int, seed: int = 0) -> None:
+        classes = list(benchmark.seen_classes)
+        if not 0 < n <= len(classes):
+            raise ValueError(f"train_classes={n}: the benchmark has {len(classes)} seen classes; use 1..{len(classes)} "
+                             "(0 trains on all of them)")
+        picked = np.sort(np.random.default_rng([seed, 0x5EE9]).choice(len(classes), size=n, replace=False))
+        self.seen_classes = [classes[i] for i in picked]
+        self.benchmark = benchmark
+
+    def items(self, split: str, modality: str) -> list[tuple[str, str]]:
+        rows = self.benchmark.items(split, modality)
+        if split == "zero":
+            return rows
+        keep = set(self.seen_classes)
+        return [row for row in rows if row[1] in keep]
+
+    def __getattr__(self, name: str):
+        return getattr(self.benchmark, name)
+
+
 def _ordered_classes(lists: dict[Key, FileList], split: str) -> list[str]:
     """Classes of one split ordered by label: the sketch list's numbering, then classes only
     the photo list has, by the photo list's numbering."""
