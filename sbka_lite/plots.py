@@ -247,35 +247,28 @@ def teacher_knowledge_bars(tables: dict[str, pd.DataFrame], *, split: str = "uns
     return fig
 
 
-def learning_curves(curves: pd.DataFrame, *, arms: Sequence[str] | None = None):
-    """Per epoch, mean ± sd over seeds: unseen mAP (a diagnostic: it never selected a model) beside
-    held-out seen-class sketch accuracy (what selection reads)."""
-    data = curves if arms is None else curves[curves.arm.isin(arms)]
+def _curve_panels(data: pd.DataFrame, hue: str, **style):
+    """Unseen mAP per epoch (a diagnostic) beside held-out seen-class accuracy, mean ± sd over seeds, one line per `hue`."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, column, label in ((axes[0], "unseen_map_diagnostic", "unseen mAP@all (diagnostic only)"),
                               (axes[1], "val_acc", "held-out seen-class sketch accuracy")):
-        sns.lineplot(data=data, x="epoch", y=column, hue="arm", errorbar="sd", marker="o", ax=ax,
-                     legend=ax is axes[1])
+        sns.lineplot(data=data, x="epoch", y=column, hue=hue, errorbar="sd", ax=ax, legend=ax is axes[1], **style)
         ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.get_major_locator().set_params(integer=True)
     if axes[1].get_legend() is not None:
         sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     fig.tight_layout()
     return fig
+
+
+def learning_curves(curves: pd.DataFrame, *, arms: Sequence[str] | None = None):
+    """Per epoch, mean ± sd over seeds: unseen mAP (a diagnostic: it never selected a model) beside
+    held-out seen-class sketch accuracy (what selection reads)."""
+    return _curve_panels(curves if arms is None else curves[curves.arm.isin(arms)], "arm", marker="o")
 
 
 def curves_by_setting(curves: pd.DataFrame):
     """One arm's learning curves in several settings (column ``setting``), mean ± sd over seeds: unseen
     mAP per epoch (a diagnostic, never selecting) beside held-out seen-class accuracy. A curve that peaks
     and falls is forgetting; one that rises and stays up has nothing for a teacher to protect."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, column, label in ((axes[0], "unseen_map_diagnostic", "unseen mAP@all (diagnostic only)"),
-                              (axes[1], "val_acc", "held-out seen-class sketch accuracy")):
-        sns.lineplot(data=curves, x="epoch", y=column, hue="setting", style="setting", errorbar="sd", markers=True,
-                     dashes=False, ax=ax, legend=ax is axes[1])
-        ax.set(xlabel="epoch", ylabel=label)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    if axes[1].get_legend() is not None:
-        sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    fig.tight_layout()
-    return fig
+    return _curve_panels(curves, "setting", style="setting", markers=True, dashes=False)
