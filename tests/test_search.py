@@ -1,7 +1,10 @@
 """Photo search: the cache, exact and FAISS ranking, query inputs, bad input, the CLI and the pad."""
 from __future__ import annotations
 
+import json
 import os
+import re
+import time
 import warnings
 from pathlib import Path
 
@@ -16,8 +19,8 @@ from sbka_lite.features import Embedder
 from sbka_lite.metrics import exact_topk
 from sbka_lite.models import Student
 from sbka_lite.search import (
-    MAX_PHOTO_PIXELS, EmbeddingCache, FaissIndex, ModelInfo, ModelMismatchError, SearchCacheWarning, SearchError,
-    SearchHit, SketchSearch, contact_sheet, list_photos, main, precision_at_k_by_class, sketch_to_image,
+    MAX_PHOTO_PIXELS, EmbeddingCache, FaissIndex, ForeignFileError, ModelInfo, ModelMismatchError, SearchCacheWarning,
+    SearchError, SearchHit, SketchSearch, contact_sheet, list_photos, main, precision_at_k_by_class, sketch_to_image,
 )
 from sbka_lite.search.pad import drawing_pad
 
@@ -48,7 +51,7 @@ def write_photo(path: Path, seed: int, size: int = 24) -> Path:
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(path, format="PNG" if path.suffix.lower() == ".png" else "JPEG")
+    Image.fromarray(pixels).save(path, format={".png": "PNG", ".bmp": "BMP"}.get(path.suffix.lower(), "JPEG"))
     return path
 
 
@@ -154,6 +157,111 @@ def test_unreadable_photos_are_skipped_counted_listed_and_not_retried(folder, tm
     third = CountingEmbedder()
     repaired = open_search(folder, third, cache)
     assert third.embedded == 1 and len(repaired) == 5 and [s.path.name for s in repaired.skipped] == ["truncated.png"]
+
+
+def replace_keeping_size_and_mtime(path: Path, content: bytes, in_place: bool) -> None:
+    """Put `content` (same length) at `path` with the old mtime: ``cp -p`` (in place) or ``rsync -t`` (rename over)."""
+    stat = path.stat()
+    assert len(content) == stat.st_size
+    time.sleep(0.02)  # file-system clocks tick in milliseconds: let the inode change time move
+    if in_place:
+        path.write_bytes(content)
+    else:
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+
+@pytest.mark.parametrize("in_place", [True, False], ids=["cp -p", "rsync -t"])
+def test_a_photo_replaced_with_the_same_size_and_mtime_is_embedded_again(folder, tmp_path, in_place):
+    photo = write_photo(folder / "e.bmp", 20)  # BMP: the size depends on the pixel count alone
+    cache = tmp_path / "cache.npz"
+    first = open_search(folder, CountingEmbedder(), cache)
+    old = dict(zip(first.paths, first.embeddings))
+    replace_keeping_size_and_mtime(photo, write_photo(tmp_path / "other.bmp", 21).read_bytes(), in_place)
+
+    embedder = CountingEmbedder()
+    search = open_search(folder, embedder, cache)
+    assert embedder.embedded == 1 and search.last_update.embedded_changed == 1
+    new = dict(zip(search.paths, search.embeddings))[photo]
+    np.testing.assert_allclose(new, embedder.embed_batch([embedder.preprocess(Image.open(photo))])[0], rtol=1e-6)
+    assert not np.allclose(new, old[photo])
+
+
+def test_a_cached_failure_is_retried_when_the_file_is_fixed_or_its_permissions_change(folder, tmp_path):
+    good = write_photo(tmp_path / "good.bmp", 22).read_bytes()
+    broken = folder / "broken.bmp"
+    broken.write_bytes(b"X" * len(good))  # not an image
+    cache = tmp_path / "cache.npz"
+    assert [s.path.name for s in open_search(folder, CountingEmbedder(), cache).skipped] == ["broken.bmp"]
+
+    os.chmod(broken, 0o644)  # a permission change alone: the failure may have been a permission error
+    retried = open_search(folder, CountingEmbedder(), cache)
+    assert retried.last_update.embedded_changed == 1 and len(retried.skipped) == 1
+
+    replace_keeping_size_and_mtime(broken, good, in_place=True)  # fixed by `cp -p` from a backup
+    fixed = open_search(folder, CountingEmbedder(), cache)
+    assert fixed.skipped == [] and broken in fixed.paths
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads a file whatever its permissions")
+def test_a_photo_made_readable_again_is_searched(folder, tmp_path):
+    photo = folder / "a.png"
+    os.chmod(photo, 0)
+    cache = tmp_path / "cache.npz"
+    assert [s.path for s in open_search(folder, CountingEmbedder(), cache).skipped] == [photo]
+    time.sleep(0.02)
+    os.chmod(photo, 0o644)
+    search = open_search(folder, CountingEmbedder(), cache)
+    assert search.skipped == [] and photo in search.paths
+
+
+class ZeroMeanEmbedder(CountingEmbedder):
+    """Like a network on a blank page: a solid-colour image embeds to zeros (`nan`: to 0/0)."""
+
+    def __init__(self, nan: bool = False):
+        super().__init__()
+        self.nan = nan
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        pixels = super().preprocess(image).reshape(4, 3)  # 2x2 pixels, RGB
+        return (pixels - pixels.mean(0)).reshape(-1)
+
+    def embed_batch(self, prepared: list[np.ndarray]) -> np.ndarray:
+        self.embedded += len(prepared)
+        matrix = np.stack(prepared)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            return (matrix / (norms if self.nan else np.maximum(norms, 1e-12))).astype(np.float32)
+
+
+@pytest.mark.parametrize("nan", [False, True], ids=["zeros", "nan"])
+def test_blank_photos_with_degenerate_embeddings_are_set_aside_listed_and_not_ranked(folder, tmp_path, nan, capsys,
+                                                                                     monkeypatch, sketch_file):
+    Image.new("RGB", (24, 24), "white").save(folder / "blank.png")
+    Image.new("RGB", (30, 20), (90, 120, 200)).save(folder / "trip" / "sky.gif")
+    cache = tmp_path / "cache.npz"
+    search = open_search(folder, ZeroMeanEmbedder(nan), cache)
+    assert len(search) == 4 and search.skipped == []
+    assert [s.path for s in search.set_aside] == [folder / "blank.png", folder / "trip" / "sky.gif"]
+    want = "not finite" if nan else "all zeros (blank or solid-colour image?)"
+    assert all(want in s.reason for s in search.set_aside)
+    assert "4 photos searchable" in search.last_update.summary() and "2 set aside" in search.last_update.summary()
+    hits = search.query(write_photo(tmp_path / "sketch.png", 30), k=10)
+    assert len(hits) == 4 and {h.path.name for h in hits} == {"a.png", "b.JPG", "c.jpeg", "d.png"}
+
+    again = ZeroMeanEmbedder(nan)
+    reopened = open_search(folder, again, cache)  # listed again from the cache, not re-embedded
+    assert again.embedded == 0 and len(reopened.set_aside) == 2 and len(reopened) == 4
+
+    monkeypatch.setattr("sbka_lite.search.engine.load_embedder", lambda *args, **kwargs: ZeroMeanEmbedder(nan))
+    argv = ["--photos", str(folder), str(sketch_file), "--cache", str(cache), "--out", str(tmp_path / "s.png")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "2 set aside" in captured.err and f"set aside (not ranked) {folder / 'blank.png'}: " in captured.err
+    assert len(captured.out.strip().splitlines()) == 4 and "blank.png" not in captured.out
 
 
 def test_a_folder_of_only_broken_photos_is_a_clear_error(tmp_path):
@@ -325,18 +433,19 @@ def test_bad_query_arguments(folder, tmp_path):
         search.query(sketch, backend="annoy")
 
 
-def test_corrupt_or_foreign_cache_is_rebuilt_with_a_message(folder, tmp_path):
+def test_our_unusable_caches_are_rebuilt_with_a_message(folder, tmp_path):
     cache = tmp_path / "cache.npz"
-    cache.write_bytes(b"\x00garbage")
+    open_search(folder, CountingEmbedder(), cache)
+    header = json.loads(str(np.load(cache)["header"]))
+    np.savez(cache, header=np.array(json.dumps(header)))  # ours, but its arrays are gone
     embedder = CountingEmbedder()
     with pytest.warns(SearchCacheWarning, match="could not be read"):
         open_search(folder, embedder, cache)
     assert embedder.embedded == 4
 
-    data = dict(np.load(cache, allow_pickle=False))
-    data["header"] = np.array(str(data["header"]).replace('"format": 1', '"format": 0'))
-    np.savez(cache, **data)
-    with pytest.warns(SearchCacheWarning, match="cache format 0"):
+    format_1 = {k: v for k, v in header.items() if k != "kind"} | {"format": 1}  # as the first version wrote it
+    np.savez(cache, header=np.array(json.dumps(format_1)), sizes=np.zeros(0, np.int64))
+    with pytest.warns(SearchCacheWarning, match="cache format 1"):
         open_search(folder, CountingEmbedder(), cache)
 
     retrained = CountingEmbedder(key="fake:2")  # same backbone, new weights: old embeddings are stale
@@ -348,6 +457,30 @@ def test_corrupt_or_foreign_cache_is_rebuilt_with_a_message(folder, tmp_path):
     folder.rename(moved)
     with pytest.warns(SearchCacheWarning, match="another folder"):
         open_search(moved, CountingEmbedder(key="fake:2"), cache)
+
+
+def test_a_file_that_is_not_our_cache_is_refused_never_overwritten(folder, tmp_path, sketch_file, monkeypatch, capsys):
+    checkpoint = tmp_path / "best.pt"
+    torch.save({"student": {"w": torch.arange(1000.0)}}, checkpoint)  # a zip archive, like a real checkpoint
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    other_npz = tmp_path / "features.npz"
+    np.savez(other_npz, header=np.array(json.dumps({"format": 1})), x=np.ones(3))  # an npz, but not ours
+    (tmp_path / "a_folder").mkdir()
+    for target in (checkpoint, notes, other_npz, tmp_path / "a_folder"):
+        before = target.read_bytes() if target.is_file() else None
+        with pytest.raises(ForeignFileError, match=rf"refusing to overwrite {re.escape(str(target))}.*--cache"):
+            open_search(folder, CountingEmbedder(), target)
+        assert (target.read_bytes() if target.is_file() else None) == before, target
+        with pytest.raises(ForeignFileError):
+            EmbeddingCache(model=CountingEmbedder().info, folder=str(folder)).save(target)
+    assert notes.read_text() == "my notes" and torch.load(checkpoint)["student"]["w"].shape == (1000,)
+
+    monkeypatch.setattr("sbka_lite.search.engine.load_embedder", lambda *args, **kwargs: CountingEmbedder())
+    assert main(["--photos", str(folder), str(sketch_file), "--cache", str(notes), "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"refusing to overwrite {notes}" in err and "--cache PATH" in err and "delete it yourself" in err
+    assert notes.read_text() == "my notes" and not (tmp_path / "s.png").exists()
 
 
 def test_cache_of_another_backbone_or_size_is_an_error_naming_both(folder, tmp_path):

@@ -8,10 +8,13 @@
     python -m sbka_lite.search --photos ~/Pictures --checkpoint best.pt my_sketch.png --top 10
 
 The folder is embedded once, in batches (GPU when present), by the same `sbka_lite.features.Embedder`
-evaluation uses, and cached on disk keyed by each file's path, size and modification time and by
-the checkpoint's content hash: opening it again embeds only new or changed photos and forgets
-deleted ones. Images are decoded only by `sbka_lite.data.decode`; photos above `MAX_PHOTO_PIXELS`
-are decoded reduced (JPEG) or skipped, and every skipped file is listed with its reason. Ranking
+evaluation uses, and cached on disk keyed by each file's path, size, modification time, inode
+change time and inode (so ``cp -p``, ``rsync -t`` and ``chmod`` count as changes) and by the
+checkpoint's content hash: opening it again embeds only new or changed photos and forgets deleted
+ones. The cache never overwrites a file it did not write (`ForeignFileError`). Images are decoded
+only by `sbka_lite.data.decode`; photos above `MAX_PHOTO_PIXELS` are decoded reduced (JPEG) or
+skipped, and every skipped file is listed with its reason; photos whose embedding is all zeros or
+non-finite (a blank page) are set aside, listed in ``.set_aside`` and not ranked. Ranking
 is exact by default (`sbka_lite.distances.exact_topk`); a FAISS IVF index is optional for very large
 folders, and the fitted cluster matcher of `sbka_lite.retrieval` is available as ``matcher="cluster"``.
 
@@ -29,10 +32,10 @@ folders, and the fitted cluster matcher of `sbka_lite.retrieval` is available as
 """
 from sbka_lite.features import Embedder, ModelInfo
 
-from .cache import EmbeddingCache, default_cache_path, file_sha256
+from .cache import EmbeddingCache, default_cache_path, file_sha256, is_our_cache
 from .cli import main
 from .engine import SearchHit, SketchSearch, SkippedPhoto, UpdateReport
-from .errors import CacheUnusable, ModelMismatchError, SearchCacheWarning, SearchError
+from .errors import CacheUnusable, ForeignFileError, ModelMismatchError, SearchCacheWarning, SearchError
 from .evaluate import ClassPrecision, folder_class, precision_at_k_by_class
 from .index import FaissIndex, import_faiss
 from .model import SearchEmbedder, load_embedder
@@ -43,8 +46,8 @@ from .sketch import sketch_to_image
 __all__ = [
     "SketchSearch", "SearchHit", "SkippedPhoto", "UpdateReport", "Embedder", "SearchEmbedder", "ModelInfo",
     "load_embedder", "sketch_to_image", "contact_sheet", "short_name", "main",
-    "SearchError", "ModelMismatchError", "SearchCacheWarning", "CacheUnusable",
-    "EmbeddingCache", "FaissIndex", "import_faiss", "default_cache_path", "file_sha256",
+    "SearchError", "ModelMismatchError", "SearchCacheWarning", "CacheUnusable", "ForeignFileError",
+    "EmbeddingCache", "is_our_cache", "FaissIndex", "import_faiss", "default_cache_path", "file_sha256",
     "FileStamp", "PhotoScan", "list_photos", "scan_photos", "MAX_PHOTO_PIXELS", "PHOTO_EXTENSIONS",
     "ClassPrecision", "folder_class", "precision_at_k_by_class",
 ]

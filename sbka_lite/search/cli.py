@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--matcher", choices=["one_to_one", "cluster"], default="one_to_one")
     parser.add_argument("--faiss", action="store_true", help="approximate FAISS IVF search (needs faiss-cpu)")
     parser.add_argument("--out", help="contact sheet PNG (default outputs/search/<sketch>_top<k>.png)")
-    parser.add_argument("--cache", help="cache file (default under outputs/search-cache)")
+    parser.add_argument("--cache", help="cache file (default under outputs/search-cache); "
+                        "a file there that is not a search cache is refused, never overwritten")
     parser.add_argument("--no-cache", action="store_true", help="embed the folder without reading or writing a cache")
     parser.add_argument("--rebuild", action="store_true", help="re-embed every photo, even over another model's cache")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: GPU when present)")
@@ -49,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(search.last_update.summary(), file=sys.stderr)
         for skipped in search.skipped:
             print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        for aside in search.set_aside:
+            print(f"  set aside (not ranked) {aside.path}: {aside.reason}", file=sys.stderr)
         hits = search.query(query_image, k=args.top, matcher=args.matcher, backend="faiss" if args.faiss else "exact")
     except (SearchError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)

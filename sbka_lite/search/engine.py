@@ -4,6 +4,11 @@ Opening a folder scans it (`photos.scan_photos`), reuses the cached embeddings o
 files, embeds new and changed ones through `sbka_lite.features.embed_files` (the evaluation
 embedder's loop) and remembers what could not be read. A query ranks the gallery exactly with
 `sbka_lite.distances.exact_topk`, approximately with FAISS, or with the fitted cluster matcher.
+
+A photo whose embedding is degenerate (all zeros, as a blank or solid-colour image can give, or
+non-finite) is set aside: listed with its reason in `SketchSearch.set_aside`, counted in the
+summary, and left out of the ranking, where it would sit at the same distance from every sketch
+and crowd the top of unrelated queries.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from sbka_lite.features import ModelInfo, embed_files
 from sbka_lite.distances import exact_topk, squared_norms
 from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 
-from .cache import EmbeddingCache, default_cache_path
+from .cache import EmbeddingCache, check_cache_path, default_cache_path
 from .errors import CacheUnusable, ModelMismatchError, SearchCacheWarning, SearchError
 from .index import FaissIndex
 from .model import SearchEmbedder, load_embedder
@@ -28,6 +33,17 @@ from .photos import MAX_PHOTO_PIXELS, FileStamp, scan_photos
 from .sketch import sketch_to_image
 
 MIN_PHOTOS_FOR_CLUSTERS = 6
+# Embeddings are L2-normalised (norm 1); one below this norm carries no direction to rank by.
+DEGENERATE_NORM = 1e-6
+
+
+def degenerate_reason(vector: np.ndarray) -> str | None:
+    """Why an embedding cannot be ranked (non-finite or all zeros), or None when it can."""
+    if not np.isfinite(vector).all():
+        return "embedding is not finite (NaN or inf from the model)"
+    if float(np.linalg.norm(vector)) < DEGENERATE_NORM:
+        return "embedding is all zeros (blank or solid-colour image?)"
+    return None
 
 
 class SearchHit(NamedTuple):
@@ -38,8 +54,9 @@ class SearchHit(NamedTuple):
 
 
 class SkippedPhoto(NamedTuple):
-    """A file that looked like a photo but could not be read (a broken file, a looping or broken
-    link, one above `MAX_PHOTO_PIXELS`); it is left out of the search."""
+    """A file left out of the search, with the reason: one that looked like a photo but could not
+    be read (a broken file, a looping or broken link, one above `MAX_PHOTO_PIXELS`), or one set
+    aside for a degenerate embedding."""
 
     path: Path
     reason: str
@@ -55,6 +72,7 @@ class UpdateReport:
     embedded_changed: int = 0
     removed: int = 0
     skipped: list[SkippedPhoto] = field(default_factory=list)
+    set_aside: list[SkippedPhoto] = field(default_factory=list)
     rebuilt_because: str | None = None
 
     def summary(self) -> str:
@@ -62,6 +80,8 @@ class UpdateReport:
                 f"{self.embedded_changed} changed, {self.removed} removed")
         if self.skipped:
             text += f"; {len(self.skipped)} unreadable skipped (see .skipped)"
+        if self.set_aside:
+            text += f"; {len(self.set_aside)} set aside, not ranked: degenerate embedding (see .set_aside)"
         return text
 
 
@@ -90,9 +110,11 @@ class SketchSearch:
         self.folder = Path(photos).expanduser().resolve()
         self.subfolders = [subfolders] if isinstance(subfolders, (str, Path)) else subfolders
         scan_photos(self.folder, self.subfolders)  # fail on a missing or empty folder before loading any model
-        self.embedder = embedder or load_embedder(checkpoint, backbone=backbone, image_size=image_size, device=device)
         self.cache_path: Path | None = (default_cache_path(self.folder) if cache is True
                                         else Path(cache).expanduser() if cache else None)
+        if self.cache_path is not None:
+            check_cache_path(self.cache_path)  # refuse a file we did not write before any work
+        self.embedder = embedder or load_embedder(checkpoint, backbone=backbone, image_size=image_size, device=device)
         self.batch_size, self.progress = int(batch_size), progress
         self.workers = workers or min(4, os.cpu_count() or 1)
         self.max_pixels = max_pixels
@@ -122,6 +144,11 @@ class SketchSearch:
         reasons = {rel: reason for rel, (_, reason) in self._cache.failed.items()} | self._unlisted
         return [SkippedPhoto(self.folder / rel, reason) for rel, reason in sorted(reasons.items())]
 
+    @property
+    def set_aside(self) -> list[SkippedPhoto]:
+        """Photos that decoded but embedded degenerate (all zeros or non-finite): not ranked, by path."""
+        return [SkippedPhoto(self.folder / rel, reason) for rel, (_, reason) in sorted(self._cache.set_aside.items())]
+
     def __len__(self) -> int:
         return len(self._cache.paths)
 
@@ -134,42 +161,46 @@ class SketchSearch:
         current, self._unlisted = scan.photos, scan.unreadable
         old, why = self._previous_cache(rebuild)
         report = UpdateReport(rebuilt_because=why)
-        keep_rows, keep_failed, to_embed = [], {}, []
+        keep_rows, failed, set_aside, to_embed = [], {}, {}, []
         old_rows = {rel: row for row, rel in enumerate(old.paths)} if old else {}
         for rel, stamp in current.items():
             if rel in old_rows and old.stamps[old_rows[rel]] == stamp:
                 keep_rows.append(rel)
             elif old and rel in old.failed and old.failed[rel][0] == stamp:
-                keep_failed[rel] = old.failed[rel]
+                failed[rel] = old.failed[rel]
+            elif old and rel in old.set_aside and old.set_aside[rel][0] == stamp:
+                set_aside[rel] = old.set_aside[rel]
             else:
                 to_embed.append(rel)
         if old:
-            known = set(old.paths) | set(old.failed)
+            known = set(old.paths) | set(old.failed) | set(old.set_aside)
             report.removed = len(known - set(current))
             report.embedded_changed = sum(rel in known for rel in to_embed)
         report.embedded_new = len(to_embed) - report.embedded_changed
         report.reused = len(keep_rows)
 
         vectors: dict[str, np.ndarray] = {rel: old.embeddings[old_rows[rel]] for rel in keep_rows}
-        failed = dict(keep_failed)
         try:
             for rel, vector, reason in self._embed_files(to_embed):
                 if vector is None:
                     failed[rel] = (current[rel], reason)
+                elif (degenerate := degenerate_reason(vector)) is not None:
+                    set_aside[rel] = (current[rel], degenerate)
                 else:
                     vectors[rel] = vector
         finally:
             # Even when interrupted, keep what was embedded so the next opening resumes from it.
-            self._cache = self._assemble(current, vectors, failed)
+            self._cache = self._assemble(current, vectors, failed, set_aside)
             changed = bool(to_embed or report.removed or why or old is None)
             if changed and self.cache_path is not None:
                 self._save_cache()
         report.photos = len(self._cache.paths)
-        report.skipped = self.skipped
+        report.skipped, report.set_aside = self.skipped, self.set_aside
         self._gallery = self._gallery_sq = self._faiss = self._cluster = None
         if report.photos == 0:
-            first = report.skipped[0] if report.skipped else None
-            raise SearchError(f"none of the {len(current)} photos in {self.folder} could be read"
+            left_out = report.skipped + report.set_aside
+            first = left_out[0] if left_out else None
+            raise SearchError(f"none of the {len(current)} photos in {self.folder} could be read and embedded"
                               + (f" (first: {first.path}: {first.reason})" if first else ""))
         self.last_update = report
         return report
@@ -204,12 +235,14 @@ class SketchSearch:
         return None, why
 
     def _assemble(self, current: dict[str, FileStamp], vectors: dict[str, np.ndarray],
-                  failed: dict[str, tuple[FileStamp, str]]) -> EmbeddingCache:
+                  failed: dict[str, tuple[FileStamp, str]],
+                  set_aside: dict[str, tuple[FileStamp, str]]) -> EmbeddingCache:
         rels = [rel for rel in current if rel in vectors]  # folder order, stable across openings
         matrix = (np.stack([vectors[rel] for rel in rels]).astype(np.float32) if rels
                   else np.zeros((0, self.model.dim), np.float32))
         return EmbeddingCache(model=self.model, folder=str(self.folder), paths=rels,
-                              stamps=[current[rel] for rel in rels], embeddings=matrix, failed=failed)
+                              stamps=[current[rel] for rel in rels], embeddings=matrix, failed=failed,
+                              set_aside=set_aside)
 
     def _save_cache(self) -> None:
         try:

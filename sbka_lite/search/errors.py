@@ -10,8 +10,12 @@ class ModelMismatchError(SearchError):
     """A model whose backbone or embedding size does not match the cache or checkpoint it meets."""
 
 
+class ForeignFileError(SearchError):
+    """The cache path holds a file this package did not write (a checkpoint, notes): it is never overwritten."""
+
+
 class CacheUnusable(Exception):
-    """A cache file that cannot be used as it is (the message says why); it gets rebuilt."""
+    """One of our cache files that cannot be used as it is (the message says why); it gets rebuilt."""
 
 
 class SearchCacheWarning(UserWarning):

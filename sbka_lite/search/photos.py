@@ -27,10 +27,25 @@ MAX_PHOTO_PIXELS = 40_000_000
 
 @dataclass(frozen=True)
 class FileStamp:
-    """What tells a changed file from an unchanged one without reading it."""
+    """What tells a changed file from an unchanged one without reading it.
+
+    Size and mtime alone miss a file replaced with the same size and mtime (``cp -p``,
+    ``rsync -t``) and a permission fix (``chmod``), which change neither. The inode change time
+    moves on any write, rename-over, ``chmod`` or ``utime`` and cannot be set back by tools, and
+    the inode number changes when a file is replaced by another; any change re-embeds the file.
+    """
 
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    inode: int = 0
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> "FileStamp":
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
 
 @dataclass
@@ -93,7 +108,7 @@ def scan_photos(folder: str | Path, subfolders: Sequence[str] | None = None) -> 
                     if (reason := _unstatable_reason(path, error)) is not None:
                         scan.unreadable[rel] = reason
                     continue
-                scan.photos[rel] = FileStamp(stat.st_size, stat.st_mtime_ns)
+                scan.photos[rel] = FileStamp.of(stat)
     if not scan.photos:
         where = folder if subfolders is None else f"{folder} (subfolders {', '.join(map(str, subfolders))})"
         broken = f"; {len(scan.unreadable)} unreadable: {sorted(scan.unreadable.items())[:3]}" if scan.unreadable else ""
