@@ -7,7 +7,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
-    ["paths", "device"],
+    ["paths", "device", "ownership"],
     ["config", "data", "losses", "distances"],
     ["models", "metrics_conventions", "codebooks", "schedule"],
     ["metrics_engine"],

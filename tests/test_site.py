@@ -5,6 +5,8 @@ figure renders (no broken image), and the API page is read from the docstrings.
 The executed notebooks come from tests/test_notebooks.py, which keeps them in ``outputs/smoke/notebooks``
 (it runs earlier in ``make test``); run alone, this test executes the missing ones first (a few minutes).
 A screenshot of a chapter goes to ``outputs/test-artifacts/site_chapter.png`` (a copy: docs/figures/site_chapter.jpg).
+
+The other tests build from stand-in notebooks, without a browser: the site never destroys a folder it did not write.
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ import pytest
 from sbka_lite.paths import outputs_dir
 from sbka_lite.tutorial.notebooks import notebook_paths, run_series
 from sbka_lite.tutorial.series import run_dir
+from sbka_lite.tutorial import site as site_cli
 from sbka_lite.tutorial.site import build_site, chapter_title
 from test_search_browser import CHROMIUM_ARGS, find_chromium
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 NOTEBOOKS = notebook_paths()
 
 
@@ -56,6 +58,8 @@ def _broken_images(page) -> list[str]:
                          ".map(img => (img.getAttribute('src') || '').slice(0, 80))")
 
 
+@pytest.mark.browser
+@pytest.mark.timeout(900)
 def test_every_chapter_is_reachable_loads_and_renders_its_figures_and_the_api_is_documented(site):
     from playwright.sync_api import sync_playwright
 
@@ -91,3 +95,61 @@ def test_every_chapter_is_reachable_loads_and_renders_its_figures_and_the_api_is
         finally:
             browser.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+# --- never destroy what the site did not write ----------------------------------------------------------------------
+
+@pytest.fixture
+def stand_ins(tmp_path):
+    """One-cell executed notebooks under the series' names: enough for MkDocs, in seconds."""
+    folder = tmp_path / "executed"
+    folder.mkdir()
+    for path in NOTEBOOKS:
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {path.stem}")]),
+                       folder / path.name)
+    return folder
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name, holding", [
+    ("docs", {"METHOD.md": b"# the method", "CONTRACTS.md": b"# map", "figures/gap.png": b"png"}),
+    ("thesis", {"thesis.tex": b"\\documentclass{book}", "my_photos/cat.jpg": b"jpeg"}),
+], ids=["docs", "thesis"])
+def test_the_site_refuses_a_folder_holding_files_it_did_not_write(stand_ins, tmp_path, capsys, name, holding):
+    out = tmp_path / name
+    for name, data in holding.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    assert site_cli.main(["--from", str(stand_ins), "--out", str(out)]) != 0
+    error = capsys.readouterr().err
+    assert str(out) in error and next(iter(holding)) in error and "--force" in error, error
+    assert _tree(out) == holding
+    assert not (tmp_path / f"{name}-src").exists(), "nothing is written before both folders are checked"
+
+
+def test_the_site_refuses_a_source_folder_holding_files_it_did_not_write(stand_ins, tmp_path, capsys):
+    notes = tmp_path / "site-src" / "docs" / "notes.md"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("my notes")
+    assert site_cli.main(["--from", str(stand_ins), "--out", str(tmp_path / "site")]) != 0
+    assert "docs/notes.md" in capsys.readouterr().err
+    assert notes.read_text() == "my notes" and not (tmp_path / "site").exists()
+
+
+def test_the_site_rebuilds_its_own_output_and_force_overrides(stand_ins, tmp_path, capsys):
+    pytest.importorskip("mkdocs", reason="mkdocs missing: run `make setup` (the dev extra installs it)")
+    out = tmp_path / "site"
+    build_site(out, stand_ins)
+    build_site(out, stand_ins)  # its own earlier output (and MkDocs' cache in site-src): no --force needed
+    (out / "index.html").write_text("edited by hand")
+    (out / "mine.txt").write_text("mine")
+    assert site_cli.main(["--from", str(stand_ins), "--out", str(out)]) != 0
+    error = capsys.readouterr().err
+    assert "mine.txt" in error and "index.html" in error and "changed since" in error, error
+    assert (out / "mine.txt").read_text() == "mine" and (out / "index.html").read_text() == "edited by hand"
+    assert site_cli.main(["--from", str(stand_ins), "--out", str(out), "--force"]) == 0
+    assert not (out / "mine.txt").exists() and "edited by hand" not in (out / "index.html").read_text()
+    build_site(out, stand_ins)  # and the forced build is the site's own again

@@ -5,13 +5,16 @@ The notebook test runs each exercise notebook reduced to its exercise cells (a f
 the exercise cells are self-contained by design, and everything outside them is the same in both editions
 (asserted below), while the full notebooks run end to end under papermill and nbmake elsewhere in the suite.
 """
+import errno
+import os
+
 import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
 
 from sbka_lite.paths import repo_root
-from sbka_lite.tutorial import exercises
+from sbka_lite.tutorial import exercises, student
 from sbka_lite.tutorial.notebooks import notebook_paths
 from sbka_lite.tutorial.student import build_student_edition, exercise_cells
 
@@ -102,3 +105,109 @@ def test_check_cells_fail_helpfully_in_the_student_edition_and_pass_in_the_full_
         assert not errors, f"{path.name}: the full edition's exercises fail: {errors}\n{cell.source}"
         if "exercise-check" in cell.metadata.get("tags", []):
             assert "passed:" in "".join(o.get("text", "") for o in cell.outputs)
+
+
+# --- the edition never destroys what it did not write -------------------------------------------------------------
+
+@pytest.fixture
+def sources(tmp_path):
+    """Copies of two exercise notebooks: a test may change them (a newer release) without touching the repository."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for path in EXERCISE_NOTEBOOKS[:2]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    return sorted(folder.iterdir())
+
+
+def _new_release(paths):
+    """Change every source notebook, so the next edition differs from the one on disk."""
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell("A cell added in a newer release."))
+        nbformat.write(nb, path)
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_student_edition_refuses_the_folder_of_the_source_notebooks(sources, tmp_path, through_a_link):
+    before = _snapshot(sources[0].parent)
+    out = sources[0].parent
+    if through_a_link:
+        (tmp_path / "link").symlink_to(out, target_is_directory=True)
+        out = tmp_path / "link"
+    with pytest.raises(ValueError, match="holds the source notebooks.*strip their solutions.*another folder"):
+        build_student_edition(out, sources)
+    assert _snapshot(sources[0].parent) == before
+    with pytest.raises(ValueError, match="holds the source notebooks"):
+        build_student_edition(out, sources, force=True)  # not even --force: the solutions would be gone for good
+    assert _snapshot(sources[0].parent) == before
+
+
+def test_a_rerun_refreshes_the_edition_but_never_over_a_learners_edit(sources, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "student"
+    build_student_edition(out, sources)
+    build_student_edition(out, sources)  # `make student` twice: its own output is no obstacle
+    (out / ".sbka-lite.json").unlink(missing_ok=True)  # an edition from before the manifest, identical bytes: nothing to lose
+    build_student_edition(out, sources)
+    edited = out / sources[1].name
+    nb = nbformat.read(edited, as_version=4)
+    nb.cells[0].source += "\nmy notes"
+    nbformat.write(nb, edited)
+    mine = edited.read_bytes()
+    _new_release(sources)
+    monkeypatch.setattr("sbka_lite.tutorial.student.notebook_paths", lambda: sources)
+    assert student.main(["--out", str(out)]) != 0
+    error = capsys.readouterr().err
+    assert sources[1].name in error and sources[0].name not in error, error
+    assert "--force" in error and "another output folder" in error and "Traceback" not in error
+    assert edited.read_bytes() == mine
+    assert student.main(["--out", str(out), "--force"]) == 0
+    assert "my notes" not in edited.read_text() and "newer release" in edited.read_text()
+
+
+def _fail_on_second_file(error):
+    from sbka_lite import ownership  # here, not at the top: the module is new
+    calls = []
+
+    def write(descriptor, data):  # the second notebook: half written, then the error
+        calls.append(data)
+        if len(calls) == 2:
+            os.write(descriptor, data[: len(data) // 2])
+            raise error
+        return original(descriptor, data)
+    original = ownership._write_bytes
+    return write
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
+                                   PermissionError(errno.EACCES, "Permission denied")], ids=["disk-full", "denied"])
+def test_an_error_mid_edition_leaves_the_old_edition_whole_and_says_so_in_one_line(
+        sources, tmp_path, monkeypatch, capsys, error):
+    out = tmp_path / "student"
+    build_student_edition(out, sources)
+    old = _snapshot(out)
+    _new_release(sources)
+    monkeypatch.setattr("sbka_lite.tutorial.student.notebook_paths", lambda: sources)
+    monkeypatch.setattr("sbka_lite.ownership._write_bytes", _fail_on_second_file(error))
+    assert student.main(["--out", str(out)]) != 0
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and "Traceback" not in message, message
+    assert sources[1].name in message and error.strerror in message and "unchanged" in message, message
+    assert _snapshot(out) == old  # every notebook the old one, none half-written, no staging files left
+    for path in out.glob("*.ipynb"):
+        nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_a_read_only_notebook_is_kept_and_the_edition_left_whole(sources, tmp_path, capsys):
+    out = tmp_path / "student"
+    build_student_edition(out, sources)
+    old = _snapshot(out)
+    (out / sources[1].name).chmod(0o444)  # the learner protected it (root included: the mode is what counts)
+    _new_release(sources)
+    with pytest.raises(PermissionError, match="read-only") as raised:
+        build_student_edition(out, sources)
+    assert raised.value.filename == str(out / sources[1].name)
+    assert _snapshot(out) == old

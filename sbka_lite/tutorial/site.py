@@ -7,17 +7,20 @@ without Node.js. The chapters come from a run of the series (``make demo`` write
 ``outputs/demo/notebooks``; the smoke tests write ``outputs/smoke/notebooks``).
 
     python -m sbka_lite.tutorial.site --from outputs/demo/notebooks --out build/site
+
+The site empties its --out folder and rewrites <out>-src, so both must be empty, missing or its own earlier
+output: a folder holding anything else (``--out docs``) is refused, naming the files, unless ``--force``.
 """
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from sbka_lite.ownership import NotOurs, Ownership, claim
 from sbka_lite.paths import repo_root
 from sbka_lite.tutorial.notebooks import notebook_paths
 
@@ -26,6 +29,7 @@ API_MODULES = ["sbka_lite.losses", "sbka_lite.objective", "sbka_lite.distances",
                "sbka_lite.retrieval", "sbka_lite.gap", "sbka_lite.features", "sbka_lite.train",
                "sbka_lite.tutorial.exercises"]
 DEFAULT_SOURCES = ("outputs/demo/notebooks", "outputs/smoke/notebooks")
+TOOL = "sbka_lite.tutorial.site"  # the name in the ownership manifests of the site and its -src folder
 
 
 def chapter_title(path: Path) -> str:
@@ -76,31 +80,38 @@ def _index(chapters: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def write_project(chapters: list[Path], project: Path) -> Path:
-    """Lay out an MkDocs project (config, home, chapters, API page) in `project`; returns mkdocs.yml."""
-    docs = project / "docs"
-    if docs.exists():
-        shutil.rmtree(docs)
-    (docs / "chapters").mkdir(parents=True)
-    for path in chapters:
-        shutil.copy2(path, docs / "chapters" / path.name)
-    (docs / "index.md").write_text(_index(chapters))
+def write_project(chapters: list[Path], project: Path, force: bool = False) -> Ownership:
+    """Lay out an MkDocs project (config, home, chapters, API page) in `project`; returns its ownership record
+    (``mkdocs.yml`` is ``record.folder / "mkdocs.yml"``). Refuses (`NotOurs`) a folder holding files this tool
+    did not write, or changed since, unless `force`."""
     api = ["# API reference", "", "The method's modules, in the order data flows through them.", ""]
-    (docs / "api.md").write_text("\n".join(api + [f"::: {module}\n" for module in API_MODULES]))
-    config = project / "mkdocs.yml"
-    config.write_text(yaml.safe_dump(_config(chapters), sort_keys=False, allow_unicode=True))
-    return config
+    planned = {f"docs/chapters/{path.name}": path.read_bytes() for path in chapters}
+    planned["docs/index.md"] = _index(chapters).encode()
+    planned["docs/api.md"] = "\n".join(api + [f"::: {module}\n" for module in API_MODULES]).encode()
+    planned["mkdocs.yml"] = yaml.safe_dump(_config(chapters), sort_keys=False, allow_unicode=True).encode()
+    owned = claim(project, TOOL, force=force)
+    owned.remove([p for p in owned.present() if p.startswith("docs/") and p not in planned])  # old chapters
+    owned.write_all(planned)
+    return owned
 
 
-def build_site(out: str | Path = "build/site", source: str | Path | None = None) -> Path:
-    """Build the static site into `out` from executed notebooks; returns the folder (open index.html)."""
+def build_site(out: str | Path = "build/site", source: str | Path | None = None, force: bool = False) -> Path:
+    """Build the static site into `out` from executed notebooks; returns the folder (open index.html).
+
+    `out` and its sibling ``<out>-src`` (the MkDocs project) must be empty, missing, or this tool's own
+    earlier output: anything else in them is refused (`sbka_lite.ownership.NotOurs`) unless `force`, since
+    ``mkdocs build --clean`` empties `out`."""
     root = repo_root()
     out = Path(out) if Path(out).is_absolute() else root / out
     chapters = executed_notebooks(source)
-    config = write_project(chapters, out.parent / (out.name + "-src"))
+    site = claim(out, TOOL, force=force)  # both folders are checked before either is touched
+    project = write_project(chapters, out.parent / (out.name + "-src"), force=force)
+    config = project.folder / "mkdocs.yml"
     command = [sys.executable, "-m", "mkdocs", "build", "--quiet", "--clean", "--config-file", str(config),
                "--site-dir", str(out)]
     done = subprocess.run(command, cwd=config.parent, capture_output=True, text=True)  # its .cache stays there
+    project.record_all()
+    site.record_all()  # mkdocs wrote the site on our behalf (and its --clean spares our hidden manifest)
     if done.returncode != 0:
         raise RuntimeError(f"mkdocs build failed ({' '.join(command)}):\n{done.stderr[-4000:]}\n"
                            "If mkdocs is missing, run `make setup` (the dev extra installs the site builders).")
@@ -112,8 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", help="folder of executed notebooks (default: "
                         + ", else ".join(DEFAULT_SOURCES) + ")")
     parser.add_argument("--out", default="build/site", help="where to write the site (ignored by git)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite and delete files in --out (and <out>-src) that this tool did not write")
     args = parser.parse_args(argv)
-    out = build_site(args.out, args.source)
+    try:
+        out = build_site(args.out, args.source, force=args.force)
+    except NotOurs as error:
+        print(f"[sbka-lite] site: {error}", file=sys.stderr)
+        return 2
     print(f"[sbka-lite] site: {out / 'index.html'}")
     return 0
 
