@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -86,11 +87,29 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return stale
 
 
+def _check_integrity(path: Path) -> None:
+    """Refuse a checkpoint whose bytes changed after it was written: torch.load does not check the
+    CRC-32 its zip format stores for every tensor, so a flipped byte would load as a wrong weight."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except zipfile.BadZipFile:
+        return  # not a zip at all: torch.load says what it is
+    except (OSError, EOFError, ValueError) as error:  # a header or directory entry is damaged
+        damaged = f"its zip directory ({type(error).__name__}: {error})"
+    if damaged:
+        raise CheckpointError(
+            f"{path} is damaged: {damaged} fails its CRC-32 check (bytes changed on disk or in a copy after it was "
+            "written), so its weights cannot be trusted. Copy it again from where it came, use another checkpoint "
+            "(last.pt / best.pt), or move it aside and train again")
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by `save_checkpoint` (weights only: no code runs)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist; train first (python -m sbka_lite.train) or check the path")
+    _check_integrity(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # unpickling errors come in several types

@@ -11,6 +11,7 @@ import difflib
 import math
 import os
 import re
+import reprlib
 import typing
 import warnings
 from dataclasses import dataclass
@@ -150,7 +151,7 @@ class TrainConfig:
             if key not in types:
                 close = difflib.get_close_matches(str(key), list(types), n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
-                raise ConfigError(f"{source}: unknown key {key!r}{hint}; valid keys: {', '.join(types)}")
+                raise ConfigError(f"{source}: unknown key {short(key)}{hint}; valid keys: {', '.join(types)}")
             checked[key] = _check_type(key, value, types[key], source)
         try:
             return cls(**checked)
@@ -161,9 +162,11 @@ class TrainConfig:
     def from_yaml(cls, path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> "TrainConfig":
         """Read a YAML file of flat ``key: value`` lines, then apply `overrides`."""
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"config {path} is a folder; name a YAML file in it (see configs/*.yaml)")
         if not path.is_file():
             raise FileNotFoundError(f"config file {path} does not exist (see configs/*.yaml)")
-        values = load_yaml(path.read_text(), source=str(path)) or {}
+        values = load_yaml(read_text_file(path), source=str(path)) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected 'key: value' lines at the top level")
         return cls.from_dict({**values, **(overrides or {})}, source=str(path))
@@ -183,7 +186,7 @@ class TrainConfig:
     def validate(self) -> None:
         def need(ok: bool, key: str, what: str) -> None:
             if not ok:
-                raise ConfigError(f"{key}={getattr(self, key)!r}: {what}")
+                raise ConfigError(f"{key}={short(getattr(self, key))}: {what}")
 
         for key, (low, high) in _INT_RANGES.items():
             need(low <= getattr(self, key) <= high, key, f"must be in [{low}, {high:,}]")
@@ -215,7 +218,9 @@ class TrainConfig:
         need(0 < self.teacher_lr_factor <= 10, "teacher_lr_factor", "must be in (0, 10]")
         need(0 <= self.bad_image_fraction <= 1, "bad_image_fraction", "must be in [0, 1]")
         need(bool(_DEVICE.match(self.device)), "device", "must be '' (automatic), 'cpu', 'cuda', 'cuda:N' or 'mps'")
-        need(bool(self.run_name) and "/" not in self.run_name, "run_name", "must be a non-empty folder name")
+        need(_RUN_NAME.fullmatch(self.run_name) is not None and self.run_name.strip(".") != "", "run_name",
+             "must be a folder name of 1-200 letters, digits and . _ = + - (not '.' or '..'); "
+             "use run_dir for a folder elsewhere")
         if self.alignment == "bidirectional" and self.warmup_epochs >= self.epochs:
             warnings.warn(
                 f"warmup_epochs={self.warmup_epochs} >= epochs={self.epochs}: phase 2 never starts, "
@@ -243,25 +248,59 @@ SMOKE_OVERRIDES: dict[str, Any] = {
 }
 
 
+_RUN_NAME = re.compile(r"[A-Za-z0-9_.=+-]{1,200}")
+# Bounded, so that a huge or self-referencing value cannot make a huge message (or take minutes to print).
+_SHORT = reprlib.Repr()  # (keyword arguments need python 3.12)
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 2, 60, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+
+
+def short(value: Any) -> str:
+    """`repr(value)` cut to about a line, for error messages."""
+    return _SHORT.repr(value)
+
+
+def read_text_file(path: str | os.PathLike) -> str:
+    """A config file's text; a binary, UTF-16 or NUL-holding file raises `ConfigError` saying what it is."""
+    data = Path(path).read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ConfigError(f"{path} is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}): "
+                          "a binary file, or another encoding? Save the config as UTF-8") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path} holds NUL bytes at offset {text.index(chr(0))}: a binary file, not a YAML config")
+    return text
+
+
 def _check_type(key: str, value: Any, expected: type, source: str) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is str and value is None:
         return ""
     if type(value) is not expected:
-        raise ConfigError(f"{source}: {key} must be {expected.__name__}, got {type(value).__name__} {value!r}")
+        raise ConfigError(f"{source}: {key} must be {expected.__name__}, got {type(value).__name__} {short(value)}")
     return value
 
 
 # PyYAML follows YAML 1.1, which reads 1e-4 as a string; accept it as the float everyone means.
 class _YamlLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        # An alias (*name) can multiply a 400-byte file into gigabytes; a flat config never needs one.
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            raise ConfigError(f"{self.source}: line {line}: YAML aliases (*name) are not allowed here; write the value out")
+        return super().compose_node(parent, index)
+
     def construct_mapping(self, node, deep=False):
         # YAML takes the last of two equal keys silently; a config with one is a mistake.
         seen = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise ConfigError(f"{self.source}: line {key_node.start_mark.line + 1}: key {key!r} appears twice "
+                raise ConfigError(f"{self.source}: line {key_node.start_mark.line + 1}: key {short(key)} appears twice "
                                   f"(first on line {seen[key] + 1}); keep one")
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
@@ -300,7 +339,7 @@ def parse_set_overrides(pairs: list[str]) -> dict[str, Any]:
     values = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ConfigError(f"--set expects key=value, got {pair!r}")
+            raise ConfigError(f"--set expects key=value, got {short(pair)}")
         key, raw = pair.split("=", 1)
         values[key.strip()] = parse_value(raw)
     return values

@@ -6,6 +6,8 @@ import contextlib
 import json
 import math
 import os
+import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +53,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a file we write should look like any other
         with os.fdopen(handle, mode) as stream:
             yield stream
             stream.flush()
@@ -59,6 +62,50 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_HELD: set[str] = set()  # lock files this process holds (flock would block on its own second open)
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: str | os.PathLike, doing: str) -> Iterator[None]:
+    """Hold an OS file lock on `lock_path` while `doing` (e.g. "training outputs/runs/x"): a second
+    process waits, saying so, and then finds the work done. The kernel drops the lock when its holder
+    dies, so a killed run never leaves it stuck. Without `fcntl` (Windows) nothing is serialised."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = Path(lock_path).absolute()
+    if str(path) in _HELD:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            print(f"{holder} is {doing}; waiting for it to finish (lock: {path})", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        _HELD.add(str(path))
+        try:
+            yield
+        finally:
+            _HELD.discard(str(path))
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,7 @@ from .data.loading import ImageTransform
 from .data.synthetic.world import WORLD_RULE, photo_world_classes, world_photo
 from .device import seed_everything
 from .models import Student, build_backbone, image_config
-from .paths import atomic_write, outputs_dir
+from .paths import atomic_write, exclusive, outputs_dir
 
 STAGE_VERSION = 1  # bump when the stage's recipe changes: cached files of older versions are not reused
 BATCH, LR, WEIGHT_DECAY = 32, 3e-4, 5e-4
@@ -108,11 +108,14 @@ def train_world_backbone(spec: WorldSpec, *, progress: bool = True) -> tuple[nn.
 def world_backbone(spec: WorldSpec, *, progress: bool = True, dist=None) -> tuple[nn.Module, dict]:
     """The pretrained world backbone of `spec`: from the cache, else trained (by rank 0) and cached."""
     path = spec.cache_path()
-    if not path.is_file() and (dist is None or dist.is_main):
-        model, record = train_world_backbone(spec, progress=progress)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path) as handle:
-            torch.save({"state": model.state_dict(), **record}, handle)
+    if dist is None or dist.is_main:
+        # one pretraining per cache: a parallel run waits for it instead of training the same world twice
+        with exclusive(path.with_name(path.name + ".lock"), f"pretraining the photo world into {path}"):
+            if not path.is_file():
+                model, record = train_world_backbone(spec, progress=progress)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_write(path) as handle:
+                    torch.save({"state": model.state_dict(), **record}, handle)
     if dist is not None:
         dist.barrier()
     saved = torch.load(path, map_location="cpu", weights_only=True)

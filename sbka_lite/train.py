@@ -15,6 +15,8 @@ newer ``best.pt`` and an older ``last.pt``, whose epoch is then re-run and re-se
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -30,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import (
+    CheckpointError,
     RunState,
     best_record_on_disk,
     load_checkpoint,
@@ -60,7 +63,7 @@ from .distributed import DistContext, destroy, init_distributed
 from .features import evaluate_unseen
 from .models import Student, image_config  # noqa: F401  (image_config: re-exported for tests)
 from .objective import TERMS
-from .paths import atomic_write, default_data_root, synthetic_root
+from .paths import atomic_write, default_data_root, exclusive, synthetic_root
 from .run_logs import epoch_row, write_logs
 from .trainer import SBKATrainer
 
@@ -380,6 +383,8 @@ class _Run:
                        f"held-out seen-class sketch acc {shown}")
 
 
+LOCK_FILE = ".lock"  # held while a process trains the folder (sbka_lite.paths.exclusive)
+
 FALLBACK_REASON = {"official": "no phase-2 epoch beat every earlier one on held-out seen sketches",
                    "best": "no epoch had a validation score"}
 
@@ -427,7 +432,10 @@ def train(config: TrainConfig | dict, benchmark=None, *, progress: bool = True) 
             benchmark = open_training_benchmark(config, dist, progress=progress and dist.is_main)
         if config.train_classes:
             benchmark = SeenSubset(benchmark, config.train_classes)
-        return _Run(config, benchmark, dist, device, progress).run()
+        run_dir = config.resolved_run_dir()
+        # one training per run folder: a second process waits, then resumes (or returns) the finished run
+        with exclusive(run_dir / LOCK_FILE, f"training {run_dir}") if dist.is_main else contextlib.nullcontext():
+            return _Run(config, benchmark, dist, device, progress).run()
     finally:
         destroy(dist)
 
@@ -469,6 +477,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         print(json.dumps(config.to_dict(), indent=1))
         return 0
+    try:
+        return _main(args, config)
+    except CheckpointError as error:  # a damaged or foreign checkpoint: the message says what to do
+        raise SystemExit(f"error: {error}") from None
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise SystemExit(f"error: {error.strerror or error}") from None
+
+
+def _main(args: argparse.Namespace, config: TrainConfig) -> int:
     benchmark = None
     if args.evaluate and int(os.environ.get("WORLD_SIZE", "1")) <= 1:  # under torchrun, train() opens it in step
         benchmark = open_training_benchmark(config, progress=not args.no_progress)

@@ -384,3 +384,28 @@ def test_leakage_overlap_is_the_guards_own_count(sketchy):
     assert err.value.report.counts() == {"images": 2, "classes": 1}
     assert err.value.report.classes == (Path(zero[0][0]).parent.name,)
     assert isinstance(err.value, DatasetError)
+
+
+def test_the_guard_sees_an_unseen_image_listed_through_a_linked_seen_folder(sketchy):
+    zero = sketchy.lists[("zero", "photo")]
+    unseen_folder = sketchy.root / Path(zero[0][0]).parent
+    alias = unseen_folder.parent / "kitten"  # a "new" seen class that is the unseen folder under another name
+    alias.symlink_to(unseen_folder, target_is_directory=True)
+    leaked = [(str(Path(rel).parent.parent / "kitten" / Path(rel).name), 3) for rel, _ in zero[:2]
+              if Path(rel).parent == Path(zero[0][0]).parent]
+    assert leaked
+    write_list(sketchy.list_path("train", "photo"), sketchy.lists[("train", "photo")] + leaked)
+    with pytest.raises(LeakageError) as err:
+        open_benchmark(sketchy.root, "sketchy")
+    assert err.value.report.counts()["images"] == len(leaked)
+
+
+def test_class_names_are_one_unicode_form(tmp_path):
+    import unicodedata
+    composed, decomposed = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert composed != decomposed
+    path = tmp_path / "list.txt"
+    write_list(path, [(f"photo/{decomposed}/1.jpg", 0), (f"photo/{composed}/2.jpg", 0)])
+    parsed = read_filelist(path)
+    assert parsed.classes == [composed, composed] and parsed.label_of == {composed: 0}
+    assert parsed.rel_paths[0] == f"photo/{decomposed}/1.jpg"  # the file on disk keeps its own spelling

@@ -1,5 +1,6 @@
 """Sweeps run every grid point once, resume, refuse unknown or mistyped parameters, and collect a table;
 their CLI reads values exactly as the trainer's does."""
+import dataclasses
 import json
 import runpy
 import sys
@@ -100,3 +101,58 @@ def test_documented_entry_points_still_run(shim, module, names, monkeypatch, cap
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_module(shim.__name__, run_name="__main__")
     assert exit_info.value.code == 0 and "--executor" in capsys.readouterr().out
+
+
+def test_a_cell_is_reused_only_when_notebook_and_every_parameter_match(tiny_notebook, tmp_path):
+    out = tmp_path / "out"
+    assert sweep.main([str(tiny_notebook), "--grid", "K=2", "--set", "MODE=a", "--out", str(out), "--no-progress"]) == 0
+    before = (out / "K-2" / "result.json").read_text()
+    # a fixed parameter changed: the folder name is the same, the results would not be
+    config = sweep.SweepConfig(str(tiny_notebook), {"K": [2]}, str(out), fixed={"MODE": "b"})
+    with pytest.raises(sweep.SweepConflict, match="MODE: 'a' -> 'b'"):
+        sweep.run_sweep(config, progress=False)
+    assert (out / "K-2" / "result.json").read_text() == before
+    # another notebook into the same --out: refused, never "skipped" under the wrong name
+    other = write_param_notebook(tmp_path / "other.ipynb", 'SMOKE = False\nWORKDIR = ""\nK = 1\nMODE = "a"', "pass")
+    with pytest.raises(sweep.SweepConflict, match="notebook 'tiny.ipynb' -> 'other.ipynb'"):
+        sweep.run_sweep(sweep.SweepConfig(str(other), {"K": [2]}, str(out), fixed={"MODE": "a"}), progress=False)
+    # the same notebook with other code
+    edited = tmp_path / "edited" / "tiny.ipynb"
+    edited.parent.mkdir()
+    edited.write_text(tiny_notebook.read_text().replace("P.K * (2 if", "P.K * (3 if"))
+    assert sweep.main([str(edited), "--grid", "K=2", "--set", "MODE=a", "--out", str(out), "--no-progress"]) == 2
+    # --force reruns the cell with what was asked
+    assert sweep.run_sweep(dataclasses.replace(config, force=True), progress=False)[0]["status"] == "ok"
+    assert json.loads((out / "K-2" / "result.json").read_text())["results"] == {"score": 4}
+    assert sweep.run_sweep(config, progress=False)[0].get("skipped")
+
+
+def test_a_notebooks_fingerprint_is_its_code_not_its_outputs(tiny_notebook, tmp_path):
+    saved = json.loads(tiny_notebook.read_text())
+    for cell in saved["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [{"output_type": "stream", "name": "stdout", "text": "x"}], 3
+    copy = tmp_path / "executed.ipynb"
+    copy.write_text(json.dumps(saved))
+    assert sweep.notebook_fingerprint(copy) == sweep.notebook_fingerprint(tiny_notebook)
+    saved["cells"][-1]["source"] = "print(1)"
+    copy.write_text(json.dumps(saved))
+    assert sweep.notebook_fingerprint(copy) != sweep.notebook_fingerprint(tiny_notebook)
+
+
+def test_a_sweep_never_writes_into_a_folder_that_is_not_a_sweeps(tiny_notebook, tmp_path):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "thesis.tex").write_text("mine")
+    with pytest.raises(sweep.SweepConflict, match=r"holds files that are not a sweep's \(thesis.tex\)"):
+        sweep.run_sweep(sweep.SweepConfig(str(tiny_notebook), {"K": [2]}, str(out)), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+
+
+def test_an_ablation_out_that_is_not_an_ablations_is_refused(tmp_path):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"my": "notes"}')
+    with pytest.raises(ValueError, match="is not an ablation results file"):
+        ablation.run_ablation(notes, smoke=True, arms=("frozen",), seeds=(0,), progress=False,
+                              workdir=tmp_path / "work")
+    assert notes.read_text() == '{"my": "notes"}'

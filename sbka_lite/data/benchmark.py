@@ -7,6 +7,7 @@ is the one count of that overlap; the guard and `Benchmark.leakage_overlap` both
 from __future__ import annotations
 
 import os
+import unicodedata
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,15 +41,44 @@ class LeakageReport:
         return bool(self.classes or self.images)
 
 
-def leakage_report(lists: dict[Key, FileList]) -> LeakageReport:
-    """Count the unseen classes and images of the zero lists that also sit in a seen list."""
+class _RealPaths:
+    """Where a listed path really leads (links and linked folders resolved, one Unicode form), so two
+    spellings of one image, or a seen folder linked to an unseen one, are one image to the guard."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root, self.folders = root, {}
+
+    def __call__(self, rel: str) -> str:
+        if self.root is None:
+            return _nfc(os.path.normpath(rel))
+        head, _, name = rel.rpartition("/")
+        if head not in self.folders:  # one realpath and one directory scan per folder, not per image
+            folder = os.path.join(self.root, head)
+            try:
+                with os.scandir(folder) as entries:
+                    links = {entry.name for entry in entries if entry.is_symlink()}
+            except OSError:
+                links = set()
+            self.folders[head] = (os.path.realpath(folder) + os.sep, links, folder)
+        real_folder, links, folder = self.folders[head]
+        return _nfc(os.path.realpath(os.path.join(folder, name)) if name in links else real_folder + name)
+
+
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def leakage_report(lists: dict[Key, FileList], root: Path | None = None) -> LeakageReport:
+    """Count the unseen classes and images of the zero lists that also sit in a seen list (paths
+    compared where they really lead under `root`, when given)."""
+    where = _RealPaths(root)
     zero_classes: set[str] = set()
     zero_paths: dict[str, str] = {}
     for modality in MODALITIES:
         parsed = lists.get(("zero", modality))
         if parsed:
             zero_classes.update(parsed.classes)
-            zero_paths.update((os.path.normpath(path), parsed.path.name) for path in parsed.rel_paths)
+            zero_paths.update((where(path), parsed.path.name) for path in parsed.rel_paths)
     classes: dict[str, None] = {}
     images: dict[str, None] = {}
     details: list[str] = []
@@ -60,16 +90,16 @@ def leakage_report(lists: dict[Key, FileList]) -> LeakageReport:
             classes[cls] = None
             details.append(f"class {cls!r} is in {parsed.path.name} and in the zero lists")
         for path in parsed.rel_paths:
-            other = zero_paths.get(os.path.normpath(path))
+            other = zero_paths.get(where(path))
             if other:
-                images[os.path.normpath(path)] = None
+                images[where(path)] = None
                 details.append(f"{path} is in {parsed.path.name} and in {other}")
     return LeakageReport(tuple(classes), tuple(images), tuple(details))
 
 
-def guard_leakage(lists: dict[Key, FileList]) -> None:
+def guard_leakage(lists: dict[Key, FileList], root: Path | None = None) -> None:
     """Raise `LeakageError` when any unseen class or image also sits in a seen split."""
-    report = leakage_report(lists)
+    report = leakage_report(lists, root)
     if report:
         counts = report.counts()
         raise LeakageError(
@@ -95,7 +125,7 @@ class Benchmark:
         self.missing_files: dict[Key, list[str]] = {}
         self.seen_classes = _ordered_classes(lists, "train")
         self.unseen_classes = _ordered_classes(lists, "zero")
-        guard_leakage(lists)
+        guard_leakage(lists, root)
 
         rel: dict[Key, list[tuple[str, str]]] = {
             key: list(zip(parsed.rel_paths, parsed.classes)) for key, parsed in lists.items()}
@@ -140,7 +170,7 @@ class Benchmark:
     def leakage_overlap(self) -> dict[str, int]:
         """How many images and unseen classes the seen splits share with the zero split (the
         guard's own count, so 0 and 0 for any benchmark that opened)."""
-        return leakage_report(self._lists).counts()
+        return leakage_report(self._lists, self.root).counts()
 
     def items(self, split: str, modality: str) -> list[tuple[str, str]]:
         """``(absolute image path, class name)`` for one split and modality, in list order.

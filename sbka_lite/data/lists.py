@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ def _parse_line(path: Path, lineno: int, raw: str) -> tuple[str, str, int]:
     problem = _path_problem(rel)
     if problem:
         raise _line_error(path, lineno, raw, problem)
-    return rel, rel.rpartition("/")[0].rpartition("/")[2], label
+    # one Unicode form: "café" typed on macOS (NFD) and on Linux (NFC) must be one class
+    return rel, unicodedata.normalize("NFC", rel.rpartition("/")[0].rpartition("/")[2]), label
 
 
 def _check_numbering(path: Path, lineno: int, raw: str, cls: str, label: int,

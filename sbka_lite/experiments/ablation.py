@@ -124,10 +124,18 @@ def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _load_rows(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
+    """The rows an earlier run left in `path`; a file that is not an ablation's is refused, never overwritten."""
+    if not path.exists():
         return []
-    data = json.loads(path.read_text())
-    return list(data["runs"] if isinstance(data, dict) else data)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data["runs"] if isinstance(data, dict) else data
+        if not (isinstance(rows, list) and all(isinstance(r, dict) and {"arm", "seed"} <= set(r) for r in rows)):
+            raise ValueError("no list of ablation rows")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not an ablation results file ({type(error).__name__}: {str(error)[:120]}); "
+                         "refusing to overwrite it: choose another --out, or move the file away") from None
+    return list(rows)
 
 
 def _saved_meta(path: Path) -> dict[str, Any] | None:
@@ -305,6 +313,10 @@ def run_ablation(out: str | Path, *, seeds=(0, 1, 2), smoke: bool = False, workd
     meta, rows = _meta(smoke, setting), _load_rows(out)
     if rows and not same_recipe(_saved_meta(out), meta):  # another recipe's rows must never count as done
         stale = out.with_name(out.name + ".stale")
+        for number in range(1, 1000):  # never over an older .stale: each was a whole ablation's results
+            if not stale.exists():
+                break
+            stale = out.with_name(f"{out.name}.stale.{number}")
         out.replace(stale)
         print(f"[ablation] {out} was made with another recipe or arm set; moved to {stale}, starting over",
               file=sys.stderr, flush=True)

@@ -7,8 +7,10 @@
 
 Every combination of the grid is one cell: ``<out>/<run name>/`` holds the executed notebook,
 the notebook's own outputs (its WORKDIR points there) and ``result.json`` (parameters, status,
-seconds and the notebook's recorded figures). A cell whose ``result.json`` says ``ok`` is skipped,
-so an interrupted sweep resumes, whichever executor ran it. ``<out>/sweep.json`` collects every
+seconds and the notebook's recorded figures). A cell whose ``result.json`` says ``ok`` for the same
+notebook (its name and the hash of its code cells) and the same parameters, fixed ones included, is
+skipped, so an interrupted sweep resumes, whichever executor ran it; a cell holding another
+notebook's or other parameters' results is refused, naming the difference (``--force`` reruns it). ``<out>/sweep.json`` collects every
 cell's record. Values are read as YAML (``true``, ``1e-4``, ``[1, 2]``, a bare word is a string),
 exactly as ``python -m sbka_lite.train --set`` reads them. Unknown parameter names and values of the
 wrong type are refused before anything runs (papermill alone would only warn).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import json
 import sys
@@ -56,10 +59,39 @@ class SweepConfig:
     out: str
     fixed: dict[str, Any] = field(default_factory=dict)
     stop_on_error: bool = False
+    force: bool = False  # rerun cells whose saved results came from another notebook or other parameters
 
     def runs(self) -> list[dict[str, Any]]:
         names = list(self.grid)
         return [{**self.fixed, **dict(zip(names, values))} for values in itertools.product(*self.grid.values())]
+
+
+class SweepConflict(ValueError):
+    """`out` holds results of another notebook, another version of it, or other parameters."""
+
+
+def notebook_fingerprint(path: str | Path) -> str:
+    """``sha256:<hex>`` of the notebook's code cells: what runs, not its outputs or metadata (so
+    opening and saving it in Jupyter does not change it)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    sources = ["".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", "")
+               for c in cells if c.get("cell_type") == "code"]
+    return "sha256:" + hashlib.sha256(json.dumps(sources).encode()).hexdigest()
+
+
+def differences(record: dict[str, Any], base: dict[str, Any]) -> list[str]:
+    """How a saved cell record's inputs differ from this sweep's (empty: the same cell)."""
+    found = []
+    if record.get("notebook") != base["notebook"]:
+        found.append(f"notebook {record.get('notebook')!r} -> {base['notebook']!r}")
+    elif record.get("notebook_sha256") != base["notebook_sha256"]:
+        found.append("the notebook's code changed" if record.get("notebook_sha256")
+                     else "no notebook hash recorded (an older sbka-lite)")
+    old, new = record.get("parameters", {}), base["parameters"]
+    for name in sorted(set(old) | set(new), key=str):
+        if old.get(name, "<unset>") != new.get(name, "<unset>"):
+            found.append(f"{name}: {old.get(name, '<unset>')!r} -> {new.get(name, '<unset>')!r}"[:200])
+    return found
 
 
 def run_name(parameters: dict[str, Any], varied: list[str]) -> str:
@@ -87,7 +119,8 @@ def run_cell(notebook: str, folder: str, parameters: dict[str, Any]) -> dict[str
     notebook_path, folder_path = Path(notebook), Path(folder)
     (folder_path / RESULT).unlink(missing_ok=True)  # a stale failed record must not outlive this attempt
     started = time.perf_counter()
-    record: dict[str, Any] = {"notebook": notebook_path.name, "run": folder_path.name, "parameters": parameters}
+    record: dict[str, Any] = {"notebook": notebook_path.name, "notebook_sha256": notebook_fingerprint(notebook_path),
+                              "run": folder_path.name, "parameters": parameters}
     try:
         run_notebook(notebook_path, folder_path / notebook_path.name,
                      {**parameters, "WORKDIR": str(folder_path.resolve())})
@@ -142,16 +175,30 @@ def run_sweep(config: SweepConfig, *, progress: bool = True,
     if executor.kind != "local" and not executor.folder:
         executor = dataclasses.replace(executor, folder=str(Path(config.out) / JOBS))
     notebook, out, varied = Path(config.notebook), Path(config.out), list(config.grid)
+    _check_out(out, config.force)
+    fingerprint = notebook_fingerprint(notebook)
     records: dict[str, dict[str, Any]] = {}
-    bases, cells = {}, []
+    bases, cells, conflicts = {}, [], []
     for parameters in config.runs():
         folder = out / run_name(parameters, varied)
+        base = {"notebook": notebook.name, "notebook_sha256": fingerprint, "run": folder.name, "parameters": parameters}
         previous = _read_record(folder)
         if previous is not None and previous.get("status") == "ok":
-            records[folder.name] = {**previous, "skipped": True}
-            continue
-        bases[folder.name] = {"notebook": notebook.name, "run": folder.name, "parameters": parameters}
+            differs = differences(previous, base)
+            if not differs:
+                records[folder.name] = {**previous, "skipped": True}
+                continue
+            if not config.force:
+                conflicts.append(f"{folder}: {'; '.join(differs[:4])}")
+                continue
+        bases[folder.name] = base
         cells.append(Cell(folder.name, run_cell, (str(notebook), str(folder), parameters), marker=folder / "job.json"))
+
+    if conflicts:  # checked before anything runs: results are never silently replaced or mislabelled
+        raise SweepConflict(
+            f"{len(conflicts)} cell(s) under {out} hold results of another notebook or other parameters:\n  "
+            + "\n  ".join(conflicts[:10]) + ("\n  ..." if len(conflicts) > 10 else "")
+            + "\nuse another --out, or --force to run those cells again (replacing their results)")
 
     def settle(outcome: Outcome) -> None:
         records[outcome.name] = _settle(out / outcome.name, outcome, bases[outcome.name])
@@ -164,6 +211,19 @@ def run_sweep(config: SweepConfig, *, progress: bool = True,
         if ordered:
             write_summary(config, ordered)
     return ordered
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """A sweep writes only into a new or empty folder, or one a sweep wrote (it has sweep.json or cells)."""
+    if force or not out.is_dir() or not any(out.iterdir()):
+        if out.exists() and not out.is_dir():
+            raise SweepConflict(f"--out {out} is a file; name a folder for the sweep")
+        return
+    if (out / SUMMARY).is_file() or any(out.glob(f"*/{RESULT}")) or (out / JOBS).is_dir():
+        return
+    shown = ", ".join(sorted(p.name for p in out.iterdir())[:5])
+    raise SweepConflict(f"--out {out} holds files that are not a sweep's ({shown}); choose a new or empty folder "
+                        "(or --force to write the sweep's cells beside them)")
 
 
 def write_summary(config: SweepConfig, records: list[dict[str, Any]]) -> Path:
@@ -242,12 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a fixed parameter")
     parser.add_argument("--out", required=True, help="folder for the runs")
     parser.add_argument("--stop-on-error", action="store_true")
+    parser.add_argument("--force", action="store_true",
+                        help="rerun cells whose saved results came from another notebook or other parameters")
     parser.add_argument("--no-progress", action="store_true")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
     try:
         config = SweepConfig(args.notebook, parse_grid(args.grid), args.out, parse_set_overrides(args.set),
-                             args.stop_on_error)
+                             args.stop_on_error, args.force)
         executor = executor_from_args(args, Path(args.out) / JOBS)
         records = run_sweep(config, executor=executor, progress=not args.no_progress)
     except (ParameterError, ConfigError, ValueError) as error:

@@ -11,6 +11,7 @@ brackets)::
 """
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing as mp
 import os
@@ -24,6 +25,7 @@ from typing import Iterable, Sequence
 
 from tqdm.auto import tqdm
 
+from ...paths import exclusive
 from .catalogue import SYNTHETIC_CLASSES
 from .instance import check_size, image_seed
 from .mask import MASK_RULE, semantic_mask
@@ -88,9 +90,10 @@ def make_synthetic_benchmark(
               "unseen_photos_per_class": unseen_photos_per_class}
     chosen = _check_request(seed, image_size, counts, classes, n_workers)
     params = {"seed": seed, "image_size": image_size, **counts, "classes": chosen}
-    if _reuse_existing(root, params, force, progress):
-        return root
-    _generate(root, params, n_workers, force, progress)
+    # one generation per folder: a parallel caller waits, then finds the benchmark complete
+    with exclusive(root.parent / f".{root.name}.lock", f"generating the synthetic benchmark at {root}"):
+        if not _reuse_existing(root, params, force, progress):
+            _generate(root, params, n_workers, force, progress)
     return root
 
 
@@ -150,8 +153,8 @@ def _generate(root: Path, params: dict, n_workers: int | None, force: bool, prog
     _remove_stale_partials(root)
     tmp = root.parent / f".{root.name}.partial-{os.getpid()}-{time.time_ns()}"
     started = time.perf_counter()
+    lists, plan = _plan(chosen, params["seed"], params)
     try:
-        lists, plan = _plan(chosen, params["seed"], params)
         for modality in ("sketch", "photo"):
             for c in chosen:
                 (tmp / modality / c).mkdir(parents=True, exist_ok=True)
@@ -160,12 +163,27 @@ def _generate(root: Path, params: dict, n_workers: int | None, force: bool, prog
         _render_all(jobs, workers, progress)
         _write_index(tmp, lists, _meta(params, chosen))
         _install(tmp, root, force)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _disk_full(root, len(plan), params["image_size"]) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     if progress:
         print(f"synthetic benchmark: {len(jobs)} images ({params['image_size']} px) in {time.perf_counter() - started:.1f} s "
               f"with {workers} worker(s) -> {root}")
+
+
+def _disk_full(root: Path, n_images: int, image_size: int) -> OSError:
+    # about 2.3 KB per 128-px image (PNG sketches, JPEG photos), measured on the demo benchmark
+    needed = n_images * 2300 * (image_size / 128) ** 2 * 1.2
+    free = shutil.disk_usage(root.parent).free
+    return OSError(errno.ENOSPC, f"no space left on the device while writing the synthetic benchmark into {root.parent} "
+                                 f"(about {needed / 1e6:.0f} MB needed for {n_images} images, {free / 1e6:.0f} MB free "
+                                 "now); free some space, or set SBKA_DATA_ROOT "
+                                 "to a folder on another disk")
 
 
 def _plan(classes: Sequence[str], seed: int, counts: dict[str, int]) -> tuple[dict[str, list[str]], list[tuple]]:
