@@ -13,6 +13,7 @@ the run's, so runs paired by seed start from one teacher. The result is cached u
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,22 @@ def world_backbone(spec: WorldSpec, *, progress: bool = True, dist=None) -> tupl
 def final_loss(record: dict, last: int = 20) -> float:
     """Mean pretraining loss over the last `last` steps (how well the world was learned)."""
     return float(np.mean(record["loss"][-last:]))
+
+
+def start_fingerprint(config) -> str:
+    """Which weights a run of `config` starts from: ``photo_world:<sha256 prefix of the cached world>``
+    (the stage is cached once per machine, and float sums in another thread count train another
+    world, so rows are paired only when they share it), or ``imagenet:<backbone>``."""
+    if config.pretraining != "photo_world":
+        return f"imagenet:{config.backbone}"
+    path = world_spec(config).cache_path()
+    if not path.is_file():
+        return "photo_world:not trained yet"
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return f"photo_world:{digest.hexdigest()[:12]}"
 
 
 def starting_student(config, num_seen_classes: int, *, progress: bool = False, dist=None):

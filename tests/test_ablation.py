@@ -135,6 +135,17 @@ def test_verdicts_need_every_seed_a_margin_beyond_the_spread_and_three_seeds():
     assert _verdicts(base + clear, "cluster_map_all")[("one_way", "finetune")] == "better"
 
 
+def test_rows_that_started_from_different_weights_are_never_paired():
+    base = [{**_row("finetune", s, 0.80 + 0.01 * s), "start": "photo_world:aaa"} for s in range(3)]
+    clear = [{**_row("one_way", s, 0.82 + 0.01 * s), "start": "photo_world:aaa"} for s in range(3)]
+    assert _verdicts(base + clear)[("one_way", "finetune")] == "better"
+    clear[0]["start"] = "photo_world:bbb"  # seed 0's one-way began from another photo world
+    assert _verdicts(base + clear)[("one_way", "finetune")].startswith("too few seeds (2 < 3)")
+    for row in base + clear:  # rows that do not record it are paired as before
+        row.pop("start")
+    assert _verdicts(base + clear)[("one_way", "finetune")] == "better"
+
+
 def test_the_2x_check_marks_an_arm_that_twice_the_steps_still_moves():
     rows = [_row("finetune", s, 0.86) for s in range(3)] + [_row("one_way", s, 0.80) for s in range(3)]
     rows += [_row("finetune@2x", 0, 0.865, steps=72), _row("one_way@2x", 0, 0.83, steps=72)]

@@ -71,7 +71,7 @@ from sbka_lite.experiments.executors import (
 from sbka_lite.features import embed_unseen
 from sbka_lite.metrics import evaluate_retrieval
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
-from sbka_lite.pretrain import starting_student
+from sbka_lite.pretrain import start_fingerprint, starting_student
 from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
 from sbka_lite.schedule import OFFICIAL_SKETCHY, budget
 from sbka_lite.train import train
@@ -233,7 +233,7 @@ def run_ablation_cell(cell: str, seed: int, wanted: tuple[str, ...], *, smoke: b
     if cell == "frozen":
         base = recipe(smoke, setting)
         model = starting_student(base, len(benchmark.seen_classes))
-        rows.append(_evaluate(model, benchmark, base.image_size, "frozen", seed))
+        rows.append({**_evaluate(model, benchmark, base.image_size, "frozen", seed), "start": start_fingerprint(base)})
         write_json_atomic(cell_path(workdir, "frozen", seed), {"meta": meta, "rows": rows})
         return rows
     for arm in wanted:
@@ -245,7 +245,8 @@ def run_ablation_cell(cell: str, seed: int, wanted: tuple[str, ...], *, smoke: b
             config = config.replace(branch_from=str(warmup.resolved_run_dir() / "last.pt"))
         result = train(config, benchmark, progress=progress)
         student, _ = load_student(selected_checkpoint(result))
-        row = {**_evaluate(student, benchmark, config.image_size, arm, seed), "best_epoch": result.best_epoch,
+        row = {**_evaluate(student, benchmark, config.image_size, arm, seed), "start": start_fingerprint(config),
+               "best_epoch": result.best_epoch,
                "val_acc": result.best_val_acc, "selection": result.selection,
                "steps_per_epoch": config.steps_per_epoch, "train_seconds": round(time.perf_counter() - started, 1),
                "curve": _curve(result)}

@@ -37,15 +37,24 @@ def summarise(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
 def paired_differences(rows: list[dict[str, Any]] | pd.DataFrame, comparisons=COMPARISONS,
                        metric: str = "map_all") -> pd.DataFrame:
     """Per (arm, reference): the mean and standard deviation over seeds of arm - reference, paired
-    by seed, and in how many seeds the arm was ahead. Pairs lacking rows are left out."""
+    by seed, and in how many seeds the arm was ahead. Pairs lacking rows, or whose rows record
+    different starting weights (``start``), are left out."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["arm", "reference", "mean", "std", "seeds", "ahead"])
     by = frame.pivot_table(index="seed", columns="arm", values=metric)
+    # a pair counts only when both rows started from the same weights (rows without a record: assumed so)
+    start = (frame.assign(start=frame["start"].fillna("")).pivot_table(index="seed", columns="arm", values="start",
+                                                                       aggfunc="first")
+             if "start" in frame else None)
     out = []
     for arm, reference in comparisons:
         if arm in by and reference in by:
-            diff = (by[arm] - by[reference]).dropna()
+            diff = by[arm] - by[reference]
+            if start is not None and arm in start and reference in start:
+                a, b = start[arm].reindex(diff.index), start[reference].reindex(diff.index)
+                diff = diff[~((a.fillna("") != "") & (b.fillna("") != "") & (a != b))]
+            diff = diff.dropna()
             if len(diff):
                 out.append({"arm": arm, "reference": reference, "mean": float(diff.mean()),
                             "std": float(diff.std()) if len(diff) > 1 else float("nan"),
