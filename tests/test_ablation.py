@@ -156,6 +156,11 @@ def test_the_2x_check_marks_an_arm_that_twice_the_steps_still_moves():
     assert status["finetune"]["converged"] is True and "2x checked" in status["finetune"]["text"]
     assert status["one_way"]["converged"] is False and "2x check moved it" in status["one_way"]["text"]
     assert _verdicts(rows)[("one_way", "finetune")].startswith("not converged")
+    # bidirectional branches from one-way's warm-up on the same student schedule: one-way's check is its check
+    rows += [_row("bidirectional", s, 0.80) for s in range(3)] + [_row("one_way+gaussian", s, 0.79) for s in range(3)]
+    status = convergence_status(rows)
+    assert status["bidirectional"]["converged"] is False and "2x check of one_way" in status["bidirectional"]["text"]
+    assert status["one_way+gaussian"]["text"] == "yes (curve flat, not 2x-checked)"
 
 
 def test_rows_of_an_older_meta_stay_valid_when_a_newer_key_sits_at_its_default():

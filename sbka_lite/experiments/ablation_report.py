@@ -23,6 +23,9 @@ COMPARISONS = (("one_way", "finetune"), ("bidirectional", "one_way"), ("bidirect
 MIN_SEEDS = 3  # fewer paired seeds: no verdict
 TOLERANCE = 0.005  # a paired mean difference below this (mAP) is "indistinguishable", whatever its sign
 CONVERGED_WITHIN = 0.01  # a converged arm moves less than this over its last two evaluations and in its 2x check
+# An arm without a 2x check of its own takes the check of the arm it shares its warm-up and the student's whole
+# schedule with (a branch that differs only in the teacher's phase-2 update learns exactly as fast).
+CHECKED_BY = {"bidirectional": "one_way"}
 
 
 def summarise(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
@@ -183,13 +186,15 @@ def convergence_status(rows: list[dict[str, Any]] | pd.DataFrame) -> dict[str, d
             continue
         curves = group["curve"] if "curve" in group else []
         rising = [flag for flag in (still_rising(c) for c in curves if isinstance(c, list)) if flag is not None]
-        mine = checks[checks.arm == arm.removesuffix("@2x")] if len(checks) else checks
+        checked = CHECKED_BY.get(arm, arm.removesuffix("@2x"))
+        mine = checks[checks.arm == checked] if len(checks) else checks
         failed = [int(s) for s in mine.seed[~mine.converged]] if len(mine) else []
         if any(rising) or failed:
-            why = (["still rising"] if any(rising) else []) + ([f"2x check moved it (seed {failed})"] if failed else [])
+            whose = "" if checked == arm.removesuffix("@2x") else f" of {checked}, which it shares phase 1 with"
+            why = (["still rising"] if any(rising) else []) + ([f"2x check{whose} moved it (seed {failed})"] if failed else [])
             status[arm] = {"converged": False, "text": "no: " + ", ".join(why)}
         elif rising:
-            status[arm] = {"converged": True, "text": "yes (curve flat, 2x checked)" if len(mine) else "yes (curve flat)"}
+            status[arm] = {"converged": True, "text": "yes (curve flat, 2x checked)" if len(mine) else "yes (curve flat, not 2x-checked)"}
         else:
             status[arm] = {"converged": None, "text": "n/a (no curve)"}
     return status
