@@ -314,7 +314,7 @@ def test_distributed_two_processes_on_cpu(tmp_path):
     assert all(r["images"] == 10 for r in ranks[0]["history"])  # the global batch, 5 per rank
     assert ranks[1]["writes"] == [] and "save_checkpoint" in ranks[0]["writes"] and "write_logs" in ranks[0]["writes"]
     files = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert files == ["best.pt", "config.json", "epochs.csv", "history.json", "last.pt", "steps.csv"]
+    assert files == [".lock", "best.pt", "config.json", "epochs.csv", "history.json", "last.pt", "steps.csv"]
     assert (tmp_path / "run" / "steps.csv").read_text().count("\n") == 5  # one writer: header + 4 steps
     # DDP keeps replicas identical: rank 1's final model equals rank 0's checkpoint
     saved = load_checkpoint(tmp_path / "run" / "last.pt")["student"]
