@@ -362,17 +362,22 @@ def test_evaluate_unseen_returns_retrieval_metrics(bench):
     assert metrics["n_queries"] == len(bench.items("zero", "sketch")) and metrics["ap"] == "voc"
 
 
-def test_cli_trains_and_evaluates_on_the_synthetic_benchmark(tmp_path, capsys):
+def _train_cli_on_a_tiny_synthetic_benchmark(tmp_path, *settings: str) -> int:
+    """`python -m sbka_lite.train --evaluate` on a 2 + 2 class synthetic benchmark with the tiny backbone."""
     from sbka_lite.data import make_synthetic_benchmark
     from sbka_lite.data.synthetic import SEEN_CLASSES, UNSEEN_CLASSES
 
     make_synthetic_benchmark(tmp_path / "synthetic", classes=SEEN_CLASSES[:2] + UNSEEN_CLASSES[:2], image_size=32,
                              sketches_per_class=4, test_sketches_per_class=2, photos_per_class=4,
                              unseen_sketches_per_class=3, unseen_photos_per_class=3, n_workers=1, progress=False)
-    code = main(["--config", str(REPO / "configs" / "smoke.yaml"), "--set", f"data_root={tmp_path}",
+    extra = [item for setting in settings for item in ("--set", setting)]
+    return main(["--config", str(REPO / "configs" / "smoke.yaml"), "--set", f"data_root={tmp_path}",
                  "--set", f"backbone={TINY_BACKBONE}", "--set", "pretrained=false", "--set", "image_size=32",
-                 "--set", f"run_dir={tmp_path / 'run'}", "--evaluate", "--no-progress"])
-    assert code == 0
+                 *extra, "--set", f"run_dir={tmp_path / 'run'}", "--evaluate", "--no-progress"])
+
+
+def test_cli_trains_and_evaluates_on_the_synthetic_benchmark(tmp_path, capsys):
+    assert _train_cli_on_a_tiny_synthetic_benchmark(tmp_path) == 0
     out = capsys.readouterr().out
     summary = json.loads(out if out.startswith("{") else out[out.rindex("\n{") + 1:])
     assert summary["completed"] and summary["best_checkpoint"].endswith("best.pt")
@@ -588,16 +593,7 @@ def test_a_branch_must_share_phase_one_and_start_where_it_ends(bench, tmp_path):
 
 
 def test_evaluate_says_what_it_evaluated_when_selection_has_not_chosen_yet(tmp_path, capsys):
-    from sbka_lite.data import make_synthetic_benchmark
-    from sbka_lite.data.synthetic import SEEN_CLASSES, UNSEEN_CLASSES
-
-    make_synthetic_benchmark(tmp_path / "synthetic", classes=SEEN_CLASSES[:2] + UNSEEN_CLASSES[:2], image_size=32,
-                             sketches_per_class=4, test_sketches_per_class=2, photos_per_class=4,
-                             unseen_sketches_per_class=3, unseen_photos_per_class=3, n_workers=1, progress=False)
-    code = main(["--config", str(REPO / "configs" / "smoke.yaml"), "--set", f"data_root={tmp_path}",
-                 "--set", f"backbone={TINY_BACKBONE}", "--set", "pretrained=false", "--set", "image_size=32",
-                 "--set", "selection=official", "--set", "stop_after_steps=1",
-                 "--set", f"run_dir={tmp_path / 'run'}", "--evaluate", "--no-progress"])
+    code = _train_cli_on_a_tiny_synthetic_benchmark(tmp_path, "selection=official", "stop_after_steps=1")
     assert code == 0
     out = capsys.readouterr().out
     summary = json.loads(out if out.startswith("{") else out[out.rindex("\n{") + 1:])
