@@ -8,10 +8,17 @@ and the teacher's logits are over the world's classes, and the semantic mask is 
 
 The stage is shared by every run of a spec, as ImageNet weights are: its seed is fixed (0), not
 the run's, so runs paired by seed start from one teacher. The result is cached under
-``outputs/pretrain/`` (written atomically; an interrupted stage starts over, it takes ~1-2 min).
+``outputs/pretrain/`` (written atomically; an interrupted stage starts over, it takes ~5 min).
+
+It runs on the CPU on **one thread** whatever the machine: float sums in another thread count train
+another world (measured: 1 and 2 threads on one machine end at pretraining losses 0.054 and 0.046,
+and their students at different unseen mAP), so unpinned, a run's start depended on how busy the
+machine was. What cannot be pinned from inside the process is the CPU's instruction set: an AVX2
+and an AVX-512 machine still train different worlds (`start_fingerprint` tells their runs apart).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from dataclasses import dataclass
@@ -29,7 +36,8 @@ from .device import seed_everything
 from .models import Student, build_backbone, image_config
 from .paths import atomic_write, exclusive, outputs_dir
 
-STAGE_VERSION = 1  # bump when the stage's recipe changes: cached files of older versions are not reused
+STAGE_VERSION = 2  # bump when the stage's recipe changes: cached files of older versions are not reused (2: one thread)
+THREADS = 1
 BATCH, LR, WEIGHT_DECAY = 32, 3e-4, 5e-4
 RENDER_SIZE = 128  # world photos are drawn at the demo benchmark's size, then resized like its photos
 
@@ -73,12 +81,28 @@ def _world_tensors(spec: WorldSpec, classes: list[str], transform: ImageTransfor
     return torch.stack(images), torch.tensor(labels)
 
 
+@contextlib.contextmanager
+def _threads(count: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_world_backbone(spec: WorldSpec, *, progress: bool = True) -> tuple[nn.Module, dict]:
     """Fine-tune the ImageNet backbone on the world's photos; returns ``(backbone, record)``.
 
     Plain supervised photo classification, BatchNorm in train mode (as ImageNet models are
-    trained), random horizontal flips. `record` holds the classes, the spec and the loss per step.
+    trained), random horizontal flips, on `THREADS` CPU threads. `record` holds the classes, the
+    spec, the loss per step and the CPU instruction set that computed them.
     """
+    with _threads(THREADS):
+        return _train_world_backbone(spec, progress)
+
+
+def _train_world_backbone(spec: WorldSpec, progress: bool) -> tuple[nn.Module, dict]:
     classes = photo_world_classes()
     seed_everything(spec.seed)
     model = build_backbone(spec.backbone, pretrained=True)
@@ -102,7 +126,7 @@ def train_world_backbone(spec: WorldSpec, *, progress: bool = True) -> tuple[nn.
         losses.append(float(loss.detach()))
     model.eval()
     record = {"classes": classes, "rule": WORLD_RULE, "spec": dataclasses.asdict(spec), "loss": losses,
-              "stage_version": STAGE_VERSION}
+              "stage_version": STAGE_VERSION, "threads": THREADS, "cpu": torch.backends.cpu.get_cpu_capability()}
     return model, record
 
 
@@ -135,8 +159,8 @@ def final_loss(record: dict, last: int = 20) -> float:
 
 def start_fingerprint(config) -> str:
     """Which weights a run of `config` starts from: ``photo_world:<sha256 prefix of the cached world>``
-    (the stage is cached once per machine, and float sums in another thread count train another
-    world, so rows are paired only when they share it), or ``imagenet:<backbone>``."""
+    (the stage is cached once per machine, and another CPU instruction set trains another world,
+    so rows are paired only when they share it), or ``imagenet:<backbone>``."""
     if config.pretraining != "photo_world":
         return f"imagenet:{config.backbone}"
     path = world_spec(config).cache_path()

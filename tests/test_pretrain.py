@@ -119,3 +119,21 @@ def test_teacher_knowledge_counts_top1_and_top5_as_by_hand(world, tmp_path):
     assert not table.loc["violin", "known"] and np.isnan(table.loc["violin", "top1"])
     summary = knowledge_summary(table.reset_index())
     assert summary.loc["unseen", "classes_without"] == sum(c not in photo_world_classes() for c in bench.unseen_classes)
+
+
+def test_the_world_does_not_depend_on_the_callers_thread_count():
+    # Unpinned, 1 and 2 threads trained different worlds (pretraining loss 0.054 against 0.046 at 96 px),
+    # so a run's start depended on OMP_NUM_THREADS and on how busy the machine was.
+    from sbka_lite.pretrain import train_world_backbone
+
+    spec = WorldSpec("tf_efficientnet_lite0", image_size=64, steps=4, photos_per_class=1)
+    before = torch.get_num_threads()
+    records = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            records.append(train_world_backbone(spec, progress=False)[1])
+            assert torch.get_num_threads() == threads  # the caller's setting comes back
+    finally:
+        torch.set_num_threads(before)
+    assert records[0]["loss"] == records[1]["loss"] and records[0]["threads"] == 1
