@@ -47,12 +47,14 @@ from sbka_lite.device import amp_dtype, autocast, get_device, seed_everything  #
 from sbka_lite.models import build_backbone, image_config  # noqa: E402
 from sbka_lite.paths import write_json_atomic  # noqa: E402
 from sbka_lite.train import (  # noqa: E402
-    SBKATrainer,
     TrainConfig,
+    build_model,
+    build_trainer,
     open_training_benchmark,
     parse_set_overrides,
     semantic_mask_of,
 )
+from sbka_lite.trainer import Trainer  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -103,11 +105,14 @@ def load_batches(config: TrainConfig, n_batches: int):
 
 def build_arms(config: TrainConfig, classes, mask, device: torch.device) -> tuple[dict, dict]:
     """Each arm's stepper and the epoch it steps in (phase 2 needs an epoch past the warm-up)."""
+    def sbka(arm_config: TrainConfig) -> Trainer:
+        return build_trainer(arm_config, build_model(arm_config, classes, mask), device)
+
     arms = {
         "plain_timm": PlainTimm(config, len(classes), device),
-        "finetune": SBKATrainer(config.replace(alignment="none"), classes, mask, device),
-        "sbka_phase1": SBKATrainer(config, classes, mask, device),
-        "sbka_phase2": SBKATrainer(config.replace(alignment="bidirectional"), classes, mask, device),
+        "finetune": sbka(config.replace(alignment="none")),
+        "sbka_phase1": sbka(config),
+        "sbka_phase2": sbka(config.replace(alignment="bidirectional")),
     }
     epochs = {"plain_timm": 0, "finetune": 0, "sbka_phase1": 0, "sbka_phase2": max(config.warmup_epochs, 0)}
     return arms, epochs
@@ -116,7 +121,7 @@ def build_arms(config: TrainConfig, classes, mask, device: torch.device) -> tupl
 def time_arms(arms: dict, epochs: dict, batches, device: torch.device, rounds: int, steps: int):
     """Median step seconds per arm over interleaved rounds, and each arm's peak GPU memory (MiB)."""
     for name, arm in arms.items():
-        if isinstance(arm, SBKATrainer):
+        if isinstance(arm, Trainer):
             arm.start_epoch(epochs[name])
         arm.step(batches[0], epochs[name], 0)  # warm-up: allocations, kernel selection
     _sync(device)

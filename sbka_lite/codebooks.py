@@ -136,7 +136,7 @@ def label_free_candidates(n_gallery: int, grid: Sequence[int] = LABEL_FREE_GRID)
 
 
 def select_pq_params(gallery_emb: Any, *, n_subspaces: Sequence[int] = (2, 4),
-                     n_components: Sequence[int] = (10, 20, 30, 40, 50, 60), codebook: str = "gmm",
+                     n_components: Sequence[int] | None = None, codebook: str = "gmm",
                      covariance_type: str = "diag", max_iter: int = 100, random_state: int = 0,
                      n_jobs: int | None = 1, progress: bool | None = None) -> dict[str, Any]:
     """Choose M and K from the unlabelled gallery alone by the Bayesian information criterion.
@@ -148,9 +148,11 @@ def select_pq_params(gallery_emb: Any, *, n_subspaces: Sequence[int] = (2, 4),
 
     Returns a dict: ``label`` (says it is label-free), ``criterion``, the chosen
     ``n_subspaces`` and ``n_components``, ``seconds``, and ``table`` (one row per (M, K) with
-    ``bic``, ``log_likelihood``, ``n_parameters``, ``seconds``).
+    ``bic``, ``log_likelihood``, ``n_parameters``, ``seconds``). `n_components` defaults to
+    `label_free_candidates` of the gallery's size, the package's one rule.
     """
-    summary, _ = select(check_embeddings(gallery_emb, "gallery_emb"), n_subspaces, n_components,
+    gallery = check_embeddings(gallery_emb, "gallery_emb")
+    summary, _ = select(gallery, n_subspaces, n_components or label_free_candidates(len(gallery)),
                         codebook=codebook, covariance_type=covariance_type, max_iter=max_iter,
                         random_state=random_state, n_jobs=n_jobs, progress=progress)
     return summary

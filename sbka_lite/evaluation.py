@@ -55,8 +55,7 @@ def tuning_on_test_labels(query_emb: Any, query_labels: Any, gallery_emb: Any, g
     """The label-free (BIC) cluster matcher, and the best (M, K) of the same candidates chosen on
     the test labels: the gap between the two is what test-set tuning adds. Both under `preset`."""
     candidates = label_free_candidates(len(gallery_emb))
-    matcher = ClusterMatcher("auto", "auto", blend=blend, candidate_subspaces=(2, 4),
-                             candidate_components=candidates, random_state=seed).fit(gallery_emb)
+    matcher = ClusterMatcher("auto", "auto", blend=blend, random_state=seed).fit(gallery_emb)
     label_free = evaluate_retrieval(query_emb, query_labels, None, gallery_labels, scorer=matcher, preset=preset)
     upper = grid_search_upper_bound(query_emb, query_labels, gallery_emb, gallery_labels, n_components=candidates,
                                     blend=blend, random_state=seed, preset=preset)

@@ -21,7 +21,7 @@ the logs, notebook 03 and the tests read this registry; adding a term is one `re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, NamedTuple
 
 import torch
@@ -120,22 +120,38 @@ class Losses(NamedTuple):
     teacher: torch.Tensor | None  # the teacher's total (None when it does not learn this step)
 
 
+@dataclass(frozen=True)
+class ObjectiveSettings:
+    """The objective's knobs (the `TrainConfig` keys of the same names; `sbka_lite.train` picks them)."""
+
+    alignment: str = "bidirectional"  # the teacher term: "none", "teacher_to_student" or "bidirectional"
+    gaussian: bool = True  # L_align on or off
+    w_ka: float = 1.0
+    w_align: float = 0.1
+    mask_scale: float = 0.3
+    teacher_grad_to_student: bool = False
+    align_feature: str = "raw"
+    warmup_epochs: int = 10  # phase 2 starts at this epoch (when the teacher learns)
+
+    @classmethod
+    def pick(cls, source) -> "ObjectiveSettings":
+        """The settings held by `source` (a `TrainConfig`, or anything with these attributes)."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls)})
 
 
 class SBKAObjective:
     """The loss of one step, given the models' outputs: ``objective(inputs, phase) -> Losses``.
 
-    It reads these keys of a `TrainConfig` (or anything with them): ``alignment``, ``gaussian``,
-    ``w_ka``, ``w_align``, ``mask_scale``, ``teacher_grad_to_student``, ``warmup_epochs``.
+    `settings` is an `ObjectiveSettings` (or anything with its attributes, every one of them).
     """
 
-    def __init__(self, config) -> None:
-        if config.alignment not in ALIGNMENTS:
-            raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {config.alignment!r}")
-        self.config = config
-        self.alignment, self.gaussian = config.alignment, config.gaussian
-        self.mask_scale, self.teacher_grad_to_student = config.mask_scale, config.teacher_grad_to_student
-        self.align_feature = getattr(config, "align_feature", "raw")
+    def __init__(self, settings) -> None:
+        if settings.alignment not in ALIGNMENTS:
+            raise ValueError(f"alignment must be one of {ALIGNMENTS}, got {settings.alignment!r}")
+        self.settings = settings
+        self.alignment, self.gaussian = settings.alignment, settings.gaussian
+        self.mask_scale, self.teacher_grad_to_student = settings.mask_scale, settings.teacher_grad_to_student
+        self.align_feature = settings.align_feature
 
     @property
     def uses_teacher(self) -> bool:
@@ -147,13 +163,13 @@ class SBKAObjective:
 
     def phase(self, epoch: int) -> int:
         """1 (warm-up: the teacher only teaches) or 2 (both directions): from epoch `warmup_epochs` on."""
-        return 2 if self.teacher_learns and epoch >= self.config.warmup_epochs else 1
+        return 2 if self.teacher_learns and epoch >= self.settings.warmup_epochs else 1
 
     def active_terms(self, phase: int) -> list[Term]:
         return [term for term in TERMS.values() if term.active(self, phase)]
 
     def weight(self, term: Term) -> float:
-        return 1.0 if term.weight is None else float(getattr(self.config, term.weight))
+        return 1.0 if term.weight is None else float(getattr(self.settings, term.weight))
 
     def __call__(self, inputs: StepInputs, phase: int) -> Losses:
         if self.uses_teacher and inputs.teacher_logits is None:

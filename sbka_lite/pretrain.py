@@ -58,12 +58,6 @@ class WorldSpec:
         return outputs_dir("pretrain") / name
 
 
-def world_spec(config) -> WorldSpec:
-    """The spec of a TrainConfig with ``pretraining=photo_world`` (image_size 0 means 224)."""
-    return WorldSpec(config.backbone, config.image_size or 224, config.pretraining_steps,
-                     config.pretraining_photos_per_class)
-
-
 def world_classifier(n_classes: int, backbone_name: str) -> nn.Module:
     """An untrained backbone with an `n_classes`-way head: the shape a world checkpoint loads into."""
     model = build_backbone(backbone_name, pretrained=False)
@@ -157,25 +151,23 @@ def final_loss(record: dict, last: int = 20) -> float:
     return float(np.mean(record["loss"][-last:]))
 
 
-def start_fingerprint(config) -> str:
-    """Which weights a run of `config` starts from: ``photo_world:<sha256 prefix of the cached world>``
-    (the stage is cached once per machine, and another CPU instruction set trains another world,
-    so rows are paired only when they share it), or ``imagenet:<backbone>``."""
-    if config.pretraining != "photo_world":
-        return f"imagenet:{config.backbone}"
-    path = world_spec(config).cache_path()
+def world_fingerprint(spec: WorldSpec) -> str:
+    """The sha256 prefix of the cached world of `spec` (the stage is cached once per machine, and another
+    CPU instruction set trains another world, so runs are paired only when they share it)."""
+    path = spec.cache_path()
     if not path.is_file():
-        return "photo_world:not trained yet"
+        return "not trained yet"
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    return f"photo_world:{digest.hexdigest()[:12]}"
+    return digest.hexdigest()[:12]
 
 
-def starting_student(config, num_seen_classes: int, *, progress: bool = False, dist=None):
-    """The student a run of `config` starts from, before any step: the "pretrained" baseline of a notebook."""
-    start = world_backbone(world_spec(config), progress=progress, dist=dist)[0] if config.pretraining == "photo_world" else None
-    seed_everything(config.seed)  # the new head's initialisation must not depend on whether the world was cached
-    return Student(config.backbone, num_seen_classes, pretrained=config.pretrained, backbone=start,
-                   freeze_norm=config.freeze_norm)
+def student_at_start(backbone: str, num_seen_classes: int, *, pretrained: bool, freeze_norm: bool,
+                     world: WorldSpec | None, seed: int, progress: bool = False, dist=None) -> Student:
+    """A new student over `backbone`'s own weights (ImageNet when `pretrained`), or over the photo
+    world's (`world`), with a new seen-class head drawn from `seed`."""
+    start = world_backbone(world, progress=progress, dist=dist)[0] if world is not None else None
+    seed_everything(seed)  # the new head's initialisation must not depend on whether the world was cached
+    return Student(backbone, num_seen_classes, pretrained=pretrained, backbone=start, freeze_norm=freeze_norm)

@@ -100,6 +100,8 @@ class ClusterMatcher:
     Args:
         n_subspaces: M, the number of sub-vectors, or "auto" (BIC over `candidate_subspaces`).
         n_components: K, components per subspace, or "auto" (BIC over `candidate_components`).
+            ``ClusterMatcher("auto", "auto")`` is the package's one label-free rule: M in (2, 4), K over
+            `label_free_candidates` of the gallery's size, both by BIC on the unlabelled gallery.
         blend: weight of the cluster term; 0.8 in the official scripts. 0 gives one-to-one.
         codebook: "gmm" (Gaussian mixture, as the paper) or "kmeans" (faster).
         style: "ours" (default: diagonal covariances, posterior-argmax codes) or "official" (as the
@@ -121,7 +123,7 @@ class ClusterMatcher:
     def __init__(self, n_subspaces: int | str = 2, n_components: int | str = 25, *, blend: float = 0.8,
                  codebook: str = "gmm", style: str = "ours", covariance_type: str | None = None,
                  code_rule: str | None = None, candidate_subspaces: Sequence[int] = (2, 4),
-                 candidate_components: Sequence[int] = (10, 20, 30, 40, 50, 60),
+                 candidate_components: Sequence[int] | None = None,
                  max_iter: int = 100, random_state: int = 0, n_jobs: int | None = 1):
         self.n_subspaces = n_subspaces
         self.n_components = n_components
@@ -159,7 +161,8 @@ class ClusterMatcher:
         if auto_m or auto_k:
             self.selection_, fitted = select(
                 gallery, self.candidate_subspaces if auto_m else (self.n_subspaces,),
-                self.candidate_components if auto_k else (self.n_components,), **fit_kwargs)
+                (self.candidate_components or label_free_candidates(len(gallery))) if auto_k else (self.n_components,),
+                **fit_kwargs)
             m, k = self.selection_["n_subspaces"], self.selection_["n_components"]
         else:
             m, k = int(self.n_subspaces), int(self.n_components)

@@ -13,12 +13,30 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .config import TrainConfig
 
 # Sketchy Ext split 1 in the official script: 20 epochs of 489 steps, lr 1e-4, warm-up epochs 0-9.
 OFFICIAL_SKETCHY = {"epochs": 20, "warmup_epochs": 10, "steps_per_epoch": 489, "lr": 1e-4, "lr_final_factor": 0.001}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the schedule reads (the `TrainConfig` keys of the same names)."""
+
+    lr: float
+    epochs: int
+    warmup_epochs: int
+    lr_final_factor: float = 0.001
+    phase2_lr_scale: float = 1.0
+    teacher_lr_factor: float = 1.0
+
+    @classmethod
+    def pick(cls, source) -> "Schedule":
+        """The schedule of `source` (a `TrainConfig`, or anything with these attributes)."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(cls)})
 
 
 def is_phase_two_epoch(config, epoch: int) -> bool:

@@ -3,8 +3,10 @@
     python -m sbka_lite.train --config configs/demo.yaml --set epochs=3 [--smoke]
     torchrun --nproc_per_node 4 -m sbka_lite.train --config configs/paper_sketchy.yaml
 
-The method is elsewhere: the loss terms, phases and detaches in `sbka_lite.objective`, one
-optimisation step in `sbka_lite.trainer`. This module runs epochs of steps, validates on
+The method is one model, `sbka_lite.sbka.SBKAModel` (its loss terms, phases and detaches in
+`sbka_lite.objective`), built here from the config where student and teacher start
+(`build_model`); one optimisation step of it is `sbka_lite.trainer.Trainer`'s, which knows nothing
+of the method. This module turns the config into both, runs epochs of steps, validates on
 held-out **seen**-class sketches (the ``test`` split; unseen classes are never read here), keeps
 ``best.pt`` (selection on that accuracy) and ``last.pt`` (for resume), and writes the logs.
 
@@ -55,17 +57,20 @@ from .config import (  # noqa: F401  (re-exported: the names users import from s
 from .data import open_benchmark
 from .data.benchmark import SeenSubset
 from .data.layout import dataset_dir
-from .data.loading import MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
+from .data.loading import ImageTransform, MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
 from .data.presets import synthetic_benchmark
 from .data.synthetic.world import world_mask
-from .device import get_device
+from .device import get_device, seed_everything
 from .distributed import DistContext, destroy, init_distributed
 from .features import evaluate_unseen
-from .models import Student, image_config  # noqa: F401  (image_config: re-exported for tests)
-from .objective import TERMS
+from .models import Student, Teacher, image_config
+from .objective import TERMS, ObjectiveSettings
 from .paths import atomic_write, default_data_root, exclusive, synthetic_root
+from .pretrain import WorldSpec, student_at_start, world_fingerprint
 from .run_logs import epoch_row, write_logs
-from .trainer import SBKATrainer
+from .sbka import SBKAModel
+from .schedule import Schedule
+from .trainer import Trainer
 
 LOSS_TERMS = tuple(TERMS)  # the log columns of the loss terms, in the objective's order
 
@@ -136,6 +141,18 @@ def _validation_items(benchmark, classes: list[str], limit: int, seed: int) -> l
     return items
 
 
+def training_data(config: TrainConfig, benchmark, classes: list[str], transform: ImageTransform,
+                  dist: DistContext | None = None) -> tuple[MixedSketchPhotoDataset, MixedBatchSampler]:
+    """The run's training images and its sampler of mixed sketch/photo batches (this rank's shard)."""
+    dist = dist or DistContext()
+    dataset = MixedSketchPhotoDataset(benchmark.items("train", "sketch"), benchmark.items("train", "photo"),
+                                      classes, transform)
+    sampler = MixedBatchSampler(len(dataset.items[0]), len(dataset.items[1]), config.sketches_per_batch,
+                                config.photos_per_batch, steps_per_epoch=config.steps_per_epoch,
+                                seed=config.seed, rank=dist.rank, world_size=dist.world_size)
+    return dataset, sampler
+
+
 def _build_loader(dataset, sampler, config: TrainConfig, device: torch.device):
     # Workers persist across epochs; the sampler is iterated in this process, so set_epoch
     # still takes effect on each new pass.
@@ -174,6 +191,63 @@ def _check_branchable(saved: dict, state: dict, config: TrainConfig, path: Path)
                          f"stop_after_steps = warmup_epochs x steps_per_epoch")
 
 
+# --------------------------------------------------------------------------- the model and its trainer
+
+
+def world_of(config: TrainConfig) -> WorldSpec | None:
+    """The photo world a run of `config` starts from (`sbka_lite.pretrain`; image_size 0 means 224),
+    or None: the backbone's own (ImageNet) weights."""
+    if config.pretraining != "photo_world":
+        return None
+    return WorldSpec(config.backbone, config.image_size or 224, config.pretraining_steps,
+                     config.pretraining_photos_per_class)
+
+
+def starting_student(config: TrainConfig, num_seen_classes: int, *, progress: bool = False,
+                     dist: DistContext | None = None) -> Student:
+    """The student a run of `config` starts from, before any step: the "pretrained" baseline of a notebook."""
+    return student_at_start(config.backbone, num_seen_classes, pretrained=config.pretrained,
+                            freeze_norm=config.freeze_norm, world=world_of(config), seed=config.seed,
+                            progress=progress, dist=dist)
+
+
+def start_fingerprint(config: TrainConfig) -> str:
+    """Which weights a run of `config` starts from: ``photo_world:<sha256 prefix of the cached world>``
+    or ``imagenet:<backbone>`` (ablation rows are paired only when they share it)."""
+    world = world_of(config)
+    return f"imagenet:{config.backbone}" if world is None else f"photo_world:{world_fingerprint(world)}"
+
+
+def build_model(config: TrainConfig, classes: list[str], mask_rows: torch.Tensor | None, *,
+                progress: bool = False, dist: DistContext | None = None) -> SBKAModel:
+    """SBKA as `config` asks: student and teacher where they start, the mask rows, the objective, the schedule."""
+    dist = dist or DistContext()
+    seed_everything(config.seed)
+    # Both start from the backbone's own (ImageNet) weights, or from the photo world's (sbka_lite.pretrain):
+    # the teacher is a copy of the student's start.
+    student = starting_student(config, len(classes), progress=progress and dist.is_main, dist=dist)
+    teacher = Teacher.from_student(student) if config.alignment != "none" else None
+    student.input_size = config.image_size or image_config(student).input_size
+    return SBKAModel(student, teacher, mask_rows, classes, ObjectiveSettings.pick(config), Schedule.pick(config),
+                     seed=config.seed, whole_teacher_in_checkpoint=not config.pretrained)
+
+
+def build_trainer(config: TrainConfig, model: SBKAModel, device: torch.device, dist: DistContext | None = None) -> Trainer:
+    """The engine for `model`, with the config's optimiser, precision, layout and validation settings."""
+    return Trainer(model, device, dist, lr=config.lr, weight_decay=config.weight_decay, amp=config.amp,
+                   channels_last=config.channels_last, eval_transform=image_transform(model.student),
+                   val_batch_size=config.val_batch_size, num_workers=config.num_workers)
+
+
+def image_transform(student: Student, config: TrainConfig | None = None) -> ImageTransform:
+    """The student's preprocessing at its trained size; with `config`, its training augmentation too."""
+    ic = image_config(student)
+    if config is None:
+        return ImageTransform(student.input_size, ic.mean, ic.std, interpolation=ic.interpolation)
+    return ImageTransform(student.input_size, ic.mean, ic.std, augment=config.augment,
+                          augment_style=config.augment_style, interpolation=ic.interpolation)
+
+
 # --------------------------------------------------------------------------- a run
 
 
@@ -189,10 +263,12 @@ class _Run:
         self.state = RunState.from_checkpoint(resumed, config.bad_image_fraction)
         if resumed is not None:
             self._trust_best_on_disk()
-        self.trainer = None
+        self.model = self.trainer = None
+        self.epoch_info: dict = {}  # what the model records of the current epoch (its phase)
         if self.state.epoch < config.epochs:
-            self.trainer = SBKATrainer(config, self.classes, semantic_mask_of(benchmark, self.classes, config.pretraining),
-                                       device, dist, progress=progress)
+            self.model = build_model(config, self.classes, semantic_mask_of(benchmark, self.classes, config.pretraining),
+                                     progress=progress, dist=dist)
+            self.trainer = build_trainer(config, self.model, device, dist)
             if resumed is not None:
                 self.trainer.load_state_dict(resumed)
                 set_rng_state(resumed["rng"])
@@ -244,7 +320,7 @@ class _Run:
                            best_val_acc=best["val_acc"], best_epoch=best["epoch"],
                            selection=best.get("rule") or self.config.selection, history=self.state.history,
                            epochs=self.state.epoch_rows, bad_images=list(self.state.bad_log.bad), completed=completed,
-                           student=self.trainer.student.eval() if self.trainer is not None else None)
+                           student=self.model.student.eval() if self.model is not None else None)
 
     def checkpoint(self, path: Path) -> None:
         if self.dist.is_main:
@@ -257,21 +333,16 @@ class _Run:
                         {"config": self.config.to_dict(), "best_val_acc": self.state.best["val_acc"],
                          "best_epoch": self.state.best["epoch"], "best_val_loss": self.state.best.get("val_loss"),
                          "selection": self.state.best.get("rule") or self.config.selection, "seen_classes": self.classes,
-                         "image_size": self.trainer.image_size, "terms": {n: t.symbol for n, t in TERMS.items()}})
+                         "image_size": self.model.student.input_size, "terms": {n: t.symbol for n, t in TERMS.items()}})
 
     def stopping(self) -> bool:
         return bool(self.config.stop_after_steps) and self.state.global_step >= self.config.stop_after_steps
 
     # ----------------------------------------------------------------- the loop
     def _data(self):
-        config, trainer, dist = self.config, self.trainer, self.dist
-        transform = trainer.training_transform()
-        dataset = MixedSketchPhotoDataset(self.benchmark.items("train", "sketch"), self.benchmark.items("train", "photo"),
-                                          self.classes, transform)
-        sampler = MixedBatchSampler(len(dataset.items[0]), len(dataset.items[1]), config.sketches_per_batch,
-                                    config.photos_per_batch, steps_per_epoch=config.steps_per_epoch,
-                                    seed=config.seed, rank=dist.rank, world_size=dist.world_size)
-        return sampler, _build_loader(dataset, sampler, config, self.device)
+        dataset, sampler = training_data(self.config, self.benchmark, self.classes,
+                                         image_transform(self.model.student, self.config), self.dist)
+        return sampler, _build_loader(dataset, sampler, self.config, self.device)
 
     def run(self) -> TrainResult:
         config, state, trainer, dist = self.config, self.state, self.trainer, self.dist
@@ -280,7 +351,9 @@ class _Run:
         if self.stopping():  # already stopped here: calling again must not creep on step by step
             return self.result(False)
         sampler, loader = self._data()
-        val_items = _validation_items(self.benchmark, self.classes, config.val_max_images, config.seed)
+        label = {name: index for index, name in enumerate(self.classes)}
+        val_items = [(path, label[name]) for path, name in
+                     _validation_items(self.benchmark, self.classes, config.val_max_images, config.seed)]
         if not val_items and dist.is_main:
             warnings.warn("no held-out seen-class sketches (test split): best.pt is simply the last epoch", stacklevel=3)
         if dist.is_main:
@@ -292,7 +365,8 @@ class _Run:
         with bar:
             while state.epoch < config.epochs:
                 epoch = state.epoch
-                phase, lr = trainer.start_epoch(epoch)
+                self.epoch_info, lr = trainer.start_epoch(epoch)
+                phase = self.epoch_info["phase"]
                 sampler.set_epoch(epoch, state.step_in_epoch)
                 rows = [r for r in state.history if r["epoch"] == epoch]
                 started = time.perf_counter() - sum(r["seconds"] for r in rows)
@@ -335,7 +409,7 @@ class _Run:
         state.bad_log.update(values["images"], batch.bad_paths, n_bad=values["bad_images"])
         state.global_step += 1
         state.step_in_epoch += 1
-        row = {"step": state.global_step, "epoch": epoch, "phase": values["phase"], "lr": values["lr"],
+        row = {"step": state.global_step, "epoch": epoch, **self.epoch_info, "lr": values["lr"],
                "loss_student": values["loss_student"], **{k: values.get(k) for k in LOSS_TERMS},
                "train_acc": values["train_acc"], "images": values["images"], "bad_images": values["bad_images"],
                "seconds": time.perf_counter() - tick}
@@ -360,8 +434,9 @@ class _Run:
         state.epoch_rows.append({**epoch_row(epoch, phase, lr, rows, val_acc, seconds), "val_loss": val_loss})
         if config.diagnose_unseen and self.dist.is_main:  # a learning curve: _selects never reads it
             state.epoch_rows[-1]["unseen_map_diagnostic"] = evaluate_unseen(
-                self.trainer.student, self.benchmark, image_size=self.trainer.image_size, ap="voc", progress=False)["map_all"]
-            self.trainer.student.train()
+                self.model.student, self.benchmark, image_size=self.model.student.input_size, ap="voc",
+                progress=False)["map_all"]
+            self.model.train()
         improved = self._selects(epoch, selection_key(state.epoch_rows[-1]))
         rule = config.selection
         if not improved and epoch == config.epochs - 1 and state.best["epoch"] is None:

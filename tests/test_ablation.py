@@ -3,8 +3,7 @@ import json
 
 import pytest
 
-from sbka_lite import ablation
-from sbka_lite.experiments import ablation as experiments
+from sbka_lite.experiments import ablation
 from sbka_lite.tutorial.series import training_config
 
 
@@ -52,7 +51,7 @@ def _fake_cell(calls, fail=()):
 
 def test_failed_cell_keeps_the_other_rows_and_only_it_reruns(tmp_path, monkeypatch, capsys):
     out, arms, calls = tmp_path / "a.json", ("finetune", "bidirectional+gaussian", "sbka_tgrad"), []
-    monkeypatch.setattr(experiments, "run_ablation_cell", _fake_cell(calls, fail={("finetune", 1)}))
+    monkeypatch.setattr(ablation, "run_ablation_cell", _fake_cell(calls, fail={("finetune", 1)}))
     rows = ablation.run_ablation(out, seeds=(1, 0), smoke=True, workdir=tmp_path / "w", arms=arms, progress=False)
     assert "cell finetune-seed1 failed: RuntimeError: cell finetune seed 1 broke" in capsys.readouterr().err
     assert ablation.missing(rows, (0, 1), arms) == [("finetune", 1)]
@@ -61,7 +60,7 @@ def test_failed_cell_keeps_the_other_rows_and_only_it_reruns(tmp_path, monkeypat
         ("finetune", 0), ("bidirectional+gaussian", 0), ("sbka_tgrad", 0), ("bidirectional+gaussian", 1),
         ("sbka_tgrad", 1)]
     calls.clear()
-    monkeypatch.setattr(experiments, "run_ablation_cell", _fake_cell(calls))
+    monkeypatch.setattr(ablation, "run_ablation_cell", _fake_cell(calls))
     again = ablation.run_ablation(out, seeds=(0, 1), smoke=True, workdir=tmp_path / "w", arms=arms, progress=False)
     assert calls == [("finetune", 1)] and ablation.missing(again, (0, 1), arms) == []
 
@@ -79,7 +78,7 @@ def test_frozen_arm_gives_the_same_json_on_submitit_local_and_leaves_rows_a_resu
     assert (tmp_path / "jobs.json").read_text() == (tmp_path / "local.json").read_text()
     # the submitter "died" before merging: the cells' own files are enough, nothing is recomputed
     (tmp_path / "jobs.json").unlink()
-    monkeypatch.setattr(experiments, "run_ablation_cell", _fake_cell([], fail={("frozen", 0), ("frozen", 1)}))
+    monkeypatch.setattr(ablation, "run_ablation_cell", _fake_cell([], fail={("frozen", 0), ("frozen", 1)}))
     ablation.run_ablation(tmp_path / "jobs.json", workdir=tmp_path / "jobs", **kwargs)
     assert (tmp_path / "jobs.json").read_text() == (tmp_path / "local.json").read_text()
 
@@ -164,14 +163,14 @@ def test_the_2x_check_marks_an_arm_that_twice_the_steps_still_moves():
 
 
 def test_rows_of_an_older_meta_stay_valid_when_a_newer_key_sits_at_its_default():
-    meta = experiments._meta(True)
+    meta = ablation._meta(True)
     older = {**meta, "config": {k: v for k, v in meta["config"].items() if k != "train_classes"}}
-    assert experiments.same_recipe(older, meta)  # the key is newer than those rows and changes nothing
-    assert not experiments.same_recipe(older, experiments._meta(True, "few_seen"))  # the variant does change it
+    assert ablation.same_recipe(older, meta)  # the key is newer than those rows and changes nothing
+    assert not ablation.same_recipe(older, ablation._meta(True, "few_seen"))  # the variant does change it
     changed = {**meta, "config": {**meta["config"], "lr": 1.0}}
-    assert not experiments.same_recipe(changed, meta) and not experiments.same_recipe(None, meta)
-    assert experiments.recipe(True, "few_seen").train_classes == 8
-    assert experiments.default_out("few_seen") != experiments.default_out()
+    assert not ablation.same_recipe(changed, meta) and not ablation.same_recipe(None, meta)
+    assert ablation.recipe(True, "few_seen").train_classes == 8
+    assert ablation.default_out("few_seen") != ablation.default_out()
 
 
 def test_forgetting_is_the_drop_from_the_peak_and_needs_it_beyond_the_spread():

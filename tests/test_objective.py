@@ -1,20 +1,19 @@
 """The SBKA objective: its registry, which phase trains what, what is detached, photos only."""
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from sbka_lite.losses import gaussian_alignment, soft_cross_entropy
 from sbka_lite.models import StudentOutput
-from sbka_lite.objective import TERMS, SBKAObjective, StepInputs
+from sbka_lite.objective import TERMS, ObjectiveSettings, SBKAObjective, StepInputs
 
 
 def _config(**changes):
     values = dict(alignment="bidirectional", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
                   teacher_grad_to_student=False, warmup_epochs=2)
     values.update(changes)
-    return SimpleNamespace(**values)
+    return ObjectiveSettings(**values)
 
 
 def _inputs(seed=0, photos=(False, True, True, False, True), classes=7):

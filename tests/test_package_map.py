@@ -1,6 +1,7 @@
 """The package map of docs/CONTRACTS.md holds: data flows one way, and the method's modules never
 import the tutorial's plumbing. A module may import only modules of a lower layer (or its own)."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ LAYERS = [
     ["metrics_engine"],
     ["metrics"],
     ["objective", "retrieval", "gap", "distributed", "checkpoint", "pretrain"],
-    ["evaluation", "teacher_knowledge"],
+    ["evaluation", "teacher_knowledge", "sbka"],
     ["features", "trainer", "run_logs", "plots"],
     ["train", "search"],
     ["tutorial"],
@@ -59,3 +60,13 @@ def test_data_flows_one_way(path):
     me = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
     upstream = {name for name in _imports(path) - {me} if LAYER[name] >= LAYER[me]}
     assert not upstream, f"{path.relative_to(PACKAGE)} imports {sorted(upstream)}, which are not below it on the map"
+
+
+def test_the_trainer_knows_nothing_of_the_method():
+    """The engine steps whatever totals a model returns: the method (its teacher, mask rows, phases,
+    where it starts) lives in `sbka_lite.sbka` and `sbka_lite.objective`, built by `sbka_lite.train`."""
+    path = PACKAGE / "trainer.py"
+    source = path.read_text().replace("sbka_lite", "")
+    named = sorted({word.lower() for word in re.findall(r"teacher|mask|phase|photo_world|pretrain|gaussian|sbka", source, re.I)})
+    assert not named, f"trainer.py names {named}"
+    assert _imports(path) <= {"data", "device", "distributed"}, _imports(path)

@@ -90,12 +90,9 @@ def test_grid_values_split_on_top_level_commas_only():
     assert sweep.parse_grid(["A=1,[2, 3],'x,y',b"]) == {"A": [1, [2, 3], "x,y", "b"]}
 
 
-@pytest.mark.parametrize("shim, module, names", [
-    (sbka_lite.sweep, sweep, ("SweepConfig", "collect", "run_sweep", "validate", "run_name")),
-    (sbka_lite.ablation, ablation, ("run_ablation", "summarise", "markdown_table", "load_results", "ARMS")),
-])
-def test_documented_entry_points_still_run(shim, module, names, monkeypatch, capsys):
-    assert all(getattr(shim, name) is getattr(module, name) for name in (*names, "main"))
+@pytest.mark.parametrize("shim, module", [(sbka_lite.sweep, sweep), (sbka_lite.ablation, ablation)])
+def test_documented_entry_points_still_run(shim, module, monkeypatch, capsys):
+    assert shim.main is module.main
     monkeypatch.delitem(sys.modules, shim.__name__)  # run the shim's file afresh, as python -m does
     monkeypatch.setattr(sys, "argv", [shim.__name__, "--help"])
     with pytest.raises(SystemExit) as exit_info:

@@ -16,8 +16,8 @@ from sbka_lite.data.errors import ImageReadError
 from sbka_lite.device import seed_everything
 from sbka_lite.features import embed_split, evaluate_unseen, extract_embeddings
 from sbka_lite.models import Student
-from sbka_lite.train import ConfigError, SBKATrainer, TrainConfig, load_yaml, main, semantic_mask_of, train
-from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config
+from sbka_lite.train import ConfigError, TrainConfig, load_yaml, main, semantic_mask_of, train
+from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config, tiny_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 LOSS_COLUMNS = ("loss_student", "loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_align", "train_acc")
@@ -176,9 +176,11 @@ def test_alignment_switches(tmp_path, bench):
 def _one_batch(bench, config, trainer):
     from sbka_lite.data.loading import ImageTransform, MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
 
-    ic = trainer.image_config
+    from sbka_lite.models import image_config
+
+    ic = image_config(trainer.model.student)
     dataset = MixedSketchPhotoDataset(bench.items("train", "sketch"), bench.items("train", "photo"), bench.seen_classes,
-                                      ImageTransform(trainer.image_size, ic.mean, ic.std, augment=True))
+                                      ImageTransform(trainer.model.student.input_size, ic.mean, ic.std, augment=True))
     keys = next(iter(MixedBatchSampler(18, 18, config.sketches_per_batch, config.photos_per_batch, seed=0)))
     return collate_mixed([dataset[k] for k in keys])
 
@@ -191,12 +193,12 @@ def test_teacher_grad_to_student_switch(bench, tmp_path):
                           "detached": dict(teacher_grad_to_student=False),
                           "official": dict(teacher_grad_to_student=True)}.items():
         config = tiny_config(tmp_path, **changes)
-        trainer = SBKATrainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes), torch.device("cpu"))
+        trainer = tiny_trainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes))
         trainer.start_epoch(1)
         trainer.step(_one_batch(bench, config, trainer), epoch=1, global_step=0)
-        grads[name] = torch.cat([p.grad.flatten() for p in trainer.student.parameters() if p.grad is not None])
-        if trainer.teacher.head.weight.grad is not None:
-            head_grads[name] = trainer.teacher.head.weight.grad.clone()
+        grads[name] = torch.cat([p.grad.flatten() for p in trainer.model.student.parameters() if p.grad is not None])
+        if trainer.model.teacher.head.weight.grad is not None:
+            head_grads[name] = trainer.model.teacher.head.weight.grad.clone()
     assert torch.equal(grads["one_way"], grads["detached"])
     assert not torch.allclose(grads["detached"], grads["official"])
     assert torch.allclose(head_grads["detached"], head_grads["official"])
@@ -208,12 +210,12 @@ def test_step_losses_follow_the_formulas_with_the_semantic_mask(bench, tmp_path)
 
     config = tiny_config(tmp_path, gaussian=False)
     mask = semantic_mask_of(bench, bench.seen_classes)
-    trainer = SBKATrainer(config, bench.seen_classes, mask, torch.device("cpu"))
+    trainer = tiny_trainer(config, bench.seen_classes, mask)
     trainer.start_epoch(1)  # phase 2: both directions
     with torch.no_grad():  # a random tiny net gives near-uniform logits, which hide the target; sharpen them
-        trainer.student.imagenet_head.weight.normal_(0, 1)
+        trainer.model.student.imagenet_head.weight.normal_(0, 1)
     batch = _one_batch(bench, config, trainer)
-    student, teacher = copy.deepcopy(trainer.student), copy.deepcopy(trainer.teacher)
+    student, teacher = copy.deepcopy(trainer.model.student), copy.deepcopy(trainer.model.teacher)
     with torch.no_grad():
         out, teacher_logits = student(batch.images), teacher(batch.images)
     rows = mask[batch.labels]
@@ -401,7 +403,7 @@ def test_training_moves_the_students_weights_not_only_its_batchnorm_statistics(t
 
 def test_overfitting_one_batch_lowers_the_classification_loss(bench, tmp_path):
     config = tiny_config(tmp_path, lr=1e-2, lr_final_factor=1.0)
-    trainer = SBKATrainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes), torch.device("cpu"))
+    trainer = tiny_trainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes))
     batch = _one_batch(bench, config, trainer)
     trainer.start_epoch(1)  # phase 2: the full SBKA step
     losses = [trainer.step(batch, epoch=1, global_step=step)["loss_cls"] for step in range(30)]
@@ -417,23 +419,23 @@ def test_teacher_head_gradient_is_that_of_its_own_loss_alone(bench, tmp_path):
     for official in (False, True):  # the switch decides the student's side only
         config = tiny_config(tmp_path, gaussian=True, teacher_grad_to_student=official)
         mask = semantic_mask_of(bench, bench.seen_classes)
-        trainer = SBKATrainer(config, bench.seen_classes, mask, torch.device("cpu"))
+        trainer = tiny_trainer(config, bench.seen_classes, mask)
         trainer.start_epoch(1)
         with torch.no_grad():  # sharpen the near-uniform logits of a random tiny net
-            trainer.student.imagenet_head.weight.normal_(0, 1)
+            trainer.model.student.imagenet_head.weight.normal_(0, 1)
         batch = _one_batch(bench, config, trainer)
-        student, teacher = copy.deepcopy(trainer.student), copy.deepcopy(trainer.teacher)
+        student, teacher = copy.deepcopy(trainer.model.student), copy.deepcopy(trainer.model.teacher)
         teacher.set_phase(2)
         out, teacher_logits = student(batch.images), teacher(batch.images)
         own = soft_cross_entropy(teacher_logits, out.imagenet_logits.detach(), semantic_mask=mask[batch.labels],
                                  sample_mask=batch.is_photo)
         want = torch.autograd.grad(own, list(teacher.head_parameters()))
         trainer.step(batch, epoch=1, global_step=0)
-        got = [p.grad for p in trainer.teacher.head_parameters()]
+        got = [p.grad for p in trainer.model.teacher.head_parameters()]
         for g, w in zip(got, want):
             assert torch.allclose(g, w, atol=1e-7, rtol=1e-5), f"teacher_grad_to_student={official}"
         # and the teacher's backbone never gets a gradient
-        assert all(p.grad is None for p in trainer.teacher.backbone.parameters() if p not in set(trainer.teacher.head_parameters()))
+        assert all(p.grad is None for p in trainer.model.teacher.backbone.parameters() if p not in set(trainer.model.teacher.head_parameters()))
 
 
 # ----------------------------------------------------------------------------- the paper's regime on a BatchNorm backbone
@@ -447,32 +449,30 @@ def test_with_frozen_norm_student_and_teacher_agree_at_step_zero(bench, tmp_path
 
     config = tiny_config(tmp_path, freeze_norm=freeze_norm, gaussian=False)
     mask = semantic_mask_of(bench, bench.seen_classes)
-    trainer = SBKATrainer(config, bench.seen_classes, mask, torch.device("cpu"))
+    trainer = tiny_trainer(config, bench.seen_classes, mask)
     trainer.start_epoch(0)
     batch = _one_batch(bench, config, trainer)
     photos = batch.is_photo
     with torch.no_grad():
-        student_logits = trainer.student(batch.images).imagenet_logits[photos]  # train mode, as in a step
-        teacher_logits = trainer.teacher(batch.images[photos])
+        student_logits = trainer.model.student(batch.images).imagenet_logits[photos]  # train mode, as in a step
+        teacher_logits = trainer.model.teacher(batch.images[photos])
         own = soft_cross_entropy(teacher_logits, teacher_logits, semantic_mask=mask[batch.labels[photos]])
     agree = torch.allclose(student_logits, teacher_logits, atol=1e-5)
     assert agree == freeze_norm, "train-mode BatchNorm should make them differ; frozen, they must agree"
     values = trainer.step(batch, epoch=0, global_step=0)
     if freeze_norm:
         assert values["loss_ka_student"] == pytest.approx(own.item(), rel=1e-5)
-        bn = [m for m in trainer.student.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        bn = [m for m in trainer.model.student.modules() if isinstance(m, torch.nn.BatchNorm2d)]
         assert bn and not any(m.training for m in bn)  # and stays so after the step's train()
-        assert torch.equal(bn[0].running_mean, trainer.teacher.backbone.get_submodule(
-            next(n for n, m in trainer.student.backbone.named_modules() if m is bn[0])).running_mean)
+        assert torch.equal(bn[0].running_mean, trainer.model.teacher.backbone.get_submodule(
+            next(n for n, m in trainer.model.student.backbone.named_modules() if m is bn[0])).running_mean)
 
 
 def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
     """Minimising L_align on a raw (non-negative, post-ReLU6) feature drives every image toward one
     constant vector: the L2-normalised embeddings collapse. On the LayerNormed feature it cannot."""
-    from types import SimpleNamespace
-
     from sbka_lite.models import StudentOutput
-    from sbka_lite.objective import TERMS, SBKAObjective, StepInputs
+    from sbka_lite.objective import TERMS, ObjectiveSettings, SBKAObjective, StepInputs
 
     def mean_cosine(x):
         e = torch.nn.functional.normalize(x, dim=-1)
@@ -483,7 +483,7 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
     for feature in ("raw", "layernorm"):
         torch.manual_seed(0)
         x = (6 * torch.rand(32, 64)).requires_grad_()  # like ReLU6 outputs
-        objective = SBKAObjective(SimpleNamespace(alignment="none", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
+        objective = SBKAObjective(ObjectiveSettings(alignment="none", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
                                                   teacher_grad_to_student=False, warmup_epochs=0, align_feature=feature))
         optimizer = torch.optim.Adam([x], lr=0.05)
         start = mean_cosine(x.detach())
@@ -508,11 +508,11 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
 
 def test_the_teacher_head_runs_at_its_own_learning_rate_factor(bench, tmp_path):
     config = tiny_config(tmp_path, teacher_lr_factor=0.5)
-    trainer = SBKATrainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes), torch.device("cpu"))
+    trainer = tiny_trainer(config, bench.seen_classes, semantic_mask_of(bench, bench.seen_classes))
     for epoch in (0, 1):
         trainer.start_epoch(epoch)
-        student_lr = trainer.optimizer.param_groups[0]["lr"]
-        assert trainer.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(0.5 * student_lr)
+        student_lr = trainer.optimizers["student"].param_groups[0]["lr"]
+        assert trainer.optimizers["teacher"].param_groups[0]["lr"] == pytest.approx(0.5 * student_lr)
 
 
 def test_the_unseen_diagnostic_never_changes_training_or_selection(bench, tmp_path):
@@ -531,17 +531,16 @@ def test_the_unseen_diagnostic_never_changes_training_or_selection(bench, tmp_pa
 
 
 def test_phase2_lr_scale_multiplies_the_phase_two_schedule_only(tmp_path):
-    from sbka_lite.trainer import SBKATrainer
-
     plain = tiny_config(tmp_path, epochs=4, warmup_epochs=2)
     scaled = plain.replace(phase2_lr_scale=10.0)
-    ours, theirs = (SBKATrainer(c, ["a", "b"], None, torch.device("cpu"), progress=False) for c in (scaled, plain))
+    ours, theirs = (tiny_trainer(c, ["a", "b"]) for c in (scaled, plain))
+    rate = lambda trainer, epoch: trainer.model.learning_rates(epoch)["student"]  # noqa: E731
     for epoch in range(4):
         factor = 10.0 if epoch >= 2 else 1.0
-        assert ours.learning_rate(epoch) == pytest.approx(factor * theirs.learning_rate(epoch))
+        assert rate(ours, epoch) == pytest.approx(factor * rate(theirs, epoch))
     ours.start_epoch(3)
-    assert ours.optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
-    assert ours.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(10.0 * theirs.learning_rate(3))
+    assert ours.optimizers["student"].param_groups[0]["lr"] == pytest.approx(10.0 * rate(theirs, 3))
+    assert ours.optimizers["teacher"].param_groups[0]["lr"] == pytest.approx(10.0 * rate(theirs, 3))
 
 
 # ----------------------------------------------------------------------------- phase 2 from a shared warm-up

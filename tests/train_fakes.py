@@ -94,3 +94,12 @@ def tiny_config(tmp_path: Path, **overrides):
                   run_dir=str(tmp_path / "run"), val_batch_size=8, lr=1e-3, seed=0)
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def tiny_trainer(config, classes, mask=None):
+    """The engine of a run of `config` on the CPU, its `SBKAModel` as ``trainer.model``."""
+    import torch
+
+    from sbka_lite.train import build_model, build_trainer
+
+    return build_trainer(config, build_model(config, list(classes), mask), torch.device("cpu"))

@@ -71,10 +71,9 @@ from sbka_lite.experiments.executors import (
 from sbka_lite.features import embed_unseen
 from sbka_lite.metrics import evaluate_retrieval
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
-from sbka_lite.pretrain import start_fingerprint, starting_student
-from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
+from sbka_lite.retrieval import ClusterMatcher
 from sbka_lite.schedule import OFFICIAL_SKETCHY, budget
-from sbka_lite.train import train
+from sbka_lite.train import start_fingerprint, starting_student, train
 from sbka_lite.tutorial.series import selected_checkpoint, training_config
 
 SBKA = {"alignment": "bidirectional", "gaussian": True}
@@ -174,8 +173,7 @@ def same_recipe(saved: dict[str, Any] | None, meta: dict[str, Any]) -> bool:
 
 def label_free_cluster_matcher(gallery, seed: int = 0) -> ClusterMatcher:
     """The cluster matcher with K and M chosen by BIC on the gallery (the package's one candidate rule)."""
-    return ClusterMatcher("auto", "auto", candidate_subspaces=(2, 4),
-                          candidate_components=label_free_candidates(len(gallery)), random_state=seed).fit(gallery)
+    return ClusterMatcher("auto", "auto", random_state=seed).fit(gallery)
 
 
 def _metrics_row(arm: str, seed: int, result: dict[str, Any], query_labels, prefix: str = "") -> dict[str, Any]:

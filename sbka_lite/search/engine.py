@@ -23,7 +23,7 @@ import torch
 
 from sbka_lite.features import ModelInfo, embed_files
 from sbka_lite.distances import exact_topk, squared_norms
-from sbka_lite.retrieval import ClusterMatcher, label_free_candidates
+from sbka_lite.retrieval import ClusterMatcher
 
 from .cache import EmbeddingCache, check_cache_path, default_cache_path
 from .errors import CacheUnusable, ModelMismatchError, SearchCacheWarning, SearchError
@@ -325,7 +325,6 @@ class SketchSearch:
             raise SearchError(f"cluster matching needs at least {MIN_PHOTOS_FOR_CLUSTERS} photos to find clusters; "
                               f"{self.folder} has {n}: use matcher='one_to_one'")
         if matcher is None:
-            matcher = ClusterMatcher(n_subspaces="auto", n_components="auto",
-                                     candidate_components=label_free_candidates(n))
+            matcher = ClusterMatcher("auto", "auto")  # the package's label-free rule
         self._cluster = matcher.fit(self._cache.embeddings)
         return self._cluster

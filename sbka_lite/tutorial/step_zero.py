@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import torch
 
-from sbka_lite.data.loading import MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
+from sbka_lite.data.loading import collate_mixed
 from sbka_lite.losses import soft_cross_entropy
-from sbka_lite.train import semantic_mask_of
-from sbka_lite.trainer import SBKATrainer
+from sbka_lite.train import build_model, image_transform, semantic_mask_of, training_data
 
 
-def first_batch(trainer: SBKATrainer, benchmark):
-    """The run's first training batch (its sampler at epoch 0, its augmentation)."""
-    config = trainer.config
-    dataset = MixedSketchPhotoDataset(benchmark.items("train", "sketch"), benchmark.items("train", "photo"),
-                                      trainer.seen_classes, trainer.training_transform())
-    sampler = MixedBatchSampler(len(dataset.items[0]), len(dataset.items[1]), config.sketches_per_batch,
-                                config.photos_per_batch, steps_per_epoch=config.steps_per_epoch, seed=config.seed)
+def first_batch(config, model, benchmark):
+    """The first training batch of a run of `config` (its sampler at epoch 0, its augmentation)."""
+    dataset, sampler = training_data(config, benchmark, model.seen_classes, image_transform(model.student, config))
     sampler.set_epoch(0)
     return collate_mixed([dataset[key] for key in next(iter(sampler))])
 
@@ -32,21 +27,22 @@ def step_zero_agreement(config, benchmark) -> dict[str, float]:
     """Student against teacher on the first training batch's photos, the student in train mode as in a step.
 
     Returns ``max_logit_gap`` (largest |student - teacher| logit), ``loss_ka_student`` (L_KA^S as the
-    first step computes it) and ``teacher_own_sce`` (the teacher's soft cross-entropy with its own
-    masked target: the floor of L_KA^S, reached exactly when the two agree).
+    model's first step computes it) and ``teacher_own_sce`` (the teacher's soft cross-entropy with its
+    own masked target: the floor of L_KA^S, reached exactly when the two agree).
     """
     classes = list(benchmark.seen_classes)
-    trainer = SBKATrainer(config.replace(alignment="teacher_to_student"), classes,
-                          semantic_mask_of(benchmark, classes, config.pretraining), torch.device("cpu"), progress=False)
-    trainer.start_epoch(0)
-    batch = first_batch(trainer, benchmark)
-    images = batch.images.contiguous(memory_format=trainer.memory_format)
-    mask = trainer.mask[batch.labels[batch.is_photo]]
+    config = config.replace(alignment="teacher_to_student")
+    model = build_model(config, classes, semantic_mask_of(benchmark, classes, config.pretraining))
+    layout = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(memory_format=layout).set_epoch(0)
+    batch = first_batch(config, model, benchmark)
+    images, photos = batch.images.contiguous(memory_format=layout), batch.is_photo
     # the whole mixed batch, in train mode: train-mode BatchNorm statistics are those of sketches and photos
-    student = trainer.student(images).imagenet_logits[batch.is_photo]
-    teacher = trainer.teacher(images[batch.is_photo])
-    scale = config.mask_scale
+    first_step = model(images, batch.labels, photos, epoch=0, step=0)
+    student = model.student(images).imagenet_logits[photos]
+    teacher = model.teacher(images[photos].contiguous(memory_format=layout))
+    mask = model.mask_rows[batch.labels[photos]]
     return {"max_logit_gap": float((student - teacher).abs().max()),
-            "loss_ka_student": float(soft_cross_entropy(student, teacher, semantic_mask=mask, mask_scale=scale)),
-            "teacher_own_sce": float(soft_cross_entropy(teacher, teacher, semantic_mask=mask, mask_scale=scale)),
-            "photos": int(batch.is_photo.sum())}
+            "loss_ka_student": float(first_step.terms["loss_ka_student"]),
+            "teacher_own_sce": float(soft_cross_entropy(teacher, teacher, semantic_mask=mask, mask_scale=config.mask_scale)),
+            "photos": int(photos.sum())}
