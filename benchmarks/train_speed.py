@@ -46,14 +46,8 @@ from sbka_lite.data.loading import (  # noqa: E402
 from sbka_lite.device import amp_dtype, autocast, get_device, seed_everything  # noqa: E402
 from sbka_lite.models import build_backbone, image_config  # noqa: E402
 from sbka_lite.paths import write_json_atomic  # noqa: E402
-from sbka_lite.train import (  # noqa: E402
-    TrainConfig,
-    build_model,
-    build_trainer,
-    open_training_benchmark,
-    parse_set_overrides,
-    semantic_mask_of,
-)
+from sbka_lite.build import build_model, build_trainer, open_training_benchmark, semantic_mask_of  # noqa: E402
+from sbka_lite.config import TrainConfig, parse_set_overrides  # noqa: E402
 from sbka_lite.trainer import Trainer  # noqa: E402
 
 

@@ -4,9 +4,9 @@
     torchrun --nproc_per_node 4 -m sbka_lite.train --config configs/paper_sketchy.yaml
 
 The method is one model, `sbka_lite.sbka.SBKAModel` (its loss terms, phases and detaches in
-`sbka_lite.objective`), built here from the config where student and teacher start
-(`build_model`); one optimisation step of it is `sbka_lite.trainer.Trainer`'s, which knows nothing
-of the method. This module turns the config into both, runs epochs of steps, validates on
+`sbka_lite.objective`); one optimisation step of it is `sbka_lite.trainer.Trainer`'s, which knows
+nothing of the method; `sbka_lite.build` turns the config into both and into the data. This module
+runs epochs of steps, validates on
 held-out **seen**-class sketches (the ``test`` split; unseen classes are never read here), keeps
 ``best.pt`` (selection on that accuracy) and ``last.pt`` (for resume), and writes the logs.
 
@@ -28,7 +28,6 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -54,23 +53,24 @@ from .config import (  # noqa: F401  (re-exported: the names users import from s
     load_yaml,
     parse_set_overrides,
 )
-from .data import open_benchmark
+from .build import (
+    build_loader,
+    build_model,
+    build_trainer,
+    image_transform,
+    open_training_benchmark,
+    semantic_mask_of,
+    training_data,
+    validation_items,
+)
 from .data.benchmark import SeenSubset
-from .data.layout import dataset_dir
-from .data.loading import ImageTransform, MixedBatchSampler, MixedSketchPhotoDataset, collate_mixed
-from .data.presets import synthetic_benchmark
-from .data.synthetic.world import world_mask
-from .device import get_device, seed_everything
+from .device import get_device
 from .distributed import DistContext, destroy, init_distributed
 from .features import evaluate_unseen
-from .models import Student, Teacher, image_config
-from .objective import TERMS, ObjectiveSettings
-from .paths import atomic_write, default_data_root, exclusive, synthetic_root
-from .pretrain import WorldSpec, student_at_start, world_fingerprint
+from .models import Student
+from .objective import TERMS
+from .paths import atomic_write, exclusive
 from .run_logs import epoch_row, write_logs
-from .sbka import SBKAModel
-from .schedule import Schedule
-from .trainer import Trainer
 
 LOSS_TERMS = tuple(TERMS)  # the log columns of the loss terms, in the objective's order
 
@@ -99,66 +99,7 @@ class TrainResult:
         return pd.DataFrame(self.epochs)
 
 
-# --------------------------------------------------------------------------- data
-
-
-def open_training_benchmark(config: TrainConfig, dist: DistContext | None = None, *, progress: bool = True):
-    """Open ``config.benchmark`` under ``config.data_root``; the synthetic one is generated if missing
-    (at the size ``config.synthetic_size`` names: the smoke config trains on the smoke benchmark)."""
-    dist = dist or DistContext()
-    root = Path(config.data_root).expanduser() if config.data_root else default_data_root()
-    if config.benchmark != "synthetic":
-        return open_benchmark(root, config.benchmark)
-    if (root / "zeroshot").is_dir():  # data_root is the benchmark folder itself
-        return open_benchmark(root, "synthetic")
-    smoke = config.synthetic_size == "smoke"
-    folder = synthetic_root(smoke) if not config.data_root else Path(f"{dataset_dir('synthetic', root)}{'-smoke' if smoke else ''}")
-    if (folder / "zeroshot").is_dir():  # already there (whatever its sizes): read it as it is
-        return open_benchmark(folder, "synthetic")
-    if dist.is_main:  # one process generates; the others wait, then read
-        synthetic_benchmark(smoke, str(folder), progress=progress)
-    dist.barrier()
-    return open_benchmark(folder, "synthetic")
-
-
-def semantic_mask_of(benchmark, classes: list[str], pretraining: str = "imagenet") -> torch.Tensor | None:
-    """The semantic-mask rows for `classes` over the teacher's classes: the benchmark's ([n, 1000])
-    for an ImageNet teacher, `world_mask` for a photo-world one; None when the benchmark has none."""
-    if pretraining == "photo_world":
-        return torch.as_tensor(world_mask(classes))
-    rows = benchmark.mask_matrix(classes) if hasattr(benchmark, "mask_matrix") else None
-    return None if rows is None else torch.as_tensor(np.asarray(rows, dtype=np.float32))
-
-
-def _validation_items(benchmark, classes: list[str], limit: int, seed: int) -> list[tuple[str, str]]:
-    items = list(benchmark.items("test", "sketch"))
-    foreign = sorted({name for _, name in items if name not in set(classes)})
-    if foreign:  # the held-out split must be seen classes only: never select on unseen ones
-        raise ValueError(f"validation (test split) has classes outside the seen classes: {foreign[:5]}")
-    if limit and len(items) > limit:
-        keep = np.sort(np.random.default_rng([seed, 0x7A1]).choice(len(items), size=limit, replace=False))
-        items = [items[i] for i in keep]
-    return items
-
-
-def training_data(config: TrainConfig, benchmark, classes: list[str], transform: ImageTransform,
-                  dist: DistContext | None = None) -> tuple[MixedSketchPhotoDataset, MixedBatchSampler]:
-    """The run's training images and its sampler of mixed sketch/photo batches (this rank's shard)."""
-    dist = dist or DistContext()
-    dataset = MixedSketchPhotoDataset(benchmark.items("train", "sketch"), benchmark.items("train", "photo"),
-                                      classes, transform)
-    sampler = MixedBatchSampler(len(dataset.items[0]), len(dataset.items[1]), config.sketches_per_batch,
-                                config.photos_per_batch, steps_per_epoch=config.steps_per_epoch,
-                                seed=config.seed, rank=dist.rank, world_size=dist.world_size)
-    return dataset, sampler
-
-
-def _build_loader(dataset, sampler, config: TrainConfig, device: torch.device):
-    # Workers persist across epochs; the sampler is iterated in this process, so set_epoch
-    # still takes effect on each new pass.
-    return torch.utils.data.DataLoader(
-        dataset, batch_sampler=sampler, num_workers=config.num_workers, collate_fn=collate_mixed,
-        pin_memory=device.type == "cuda", persistent_workers=config.num_workers > 0)
+# --------------------------------------------------------------------------- resume and branch checks
 
 
 def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -189,63 +130,6 @@ def _check_branchable(saved: dict, state: dict, config: TrainConfig, path: Path)
         raise ValueError(f"branch_from={path} stopped at epoch {state['epoch']} (+{state['step_in_epoch']} steps); "
                          f"a branch starts where the warm-up ends, epoch {config.warmup_epochs}: train that run with "
                          f"stop_after_steps = warmup_epochs x steps_per_epoch")
-
-
-# --------------------------------------------------------------------------- the model and its trainer
-
-
-def world_of(config: TrainConfig) -> WorldSpec | None:
-    """The photo world a run of `config` starts from (`sbka_lite.pretrain`; image_size 0 means 224),
-    or None: the backbone's own (ImageNet) weights."""
-    if config.pretraining != "photo_world":
-        return None
-    return WorldSpec(config.backbone, config.image_size or 224, config.pretraining_steps,
-                     config.pretraining_photos_per_class)
-
-
-def starting_student(config: TrainConfig, num_seen_classes: int, *, progress: bool = False,
-                     dist: DistContext | None = None) -> Student:
-    """The student a run of `config` starts from, before any step: the "pretrained" baseline of a notebook."""
-    return student_at_start(config.backbone, num_seen_classes, pretrained=config.pretrained,
-                            freeze_norm=config.freeze_norm, world=world_of(config), seed=config.seed,
-                            progress=progress, dist=dist)
-
-
-def start_fingerprint(config: TrainConfig) -> str:
-    """Which weights a run of `config` starts from: ``photo_world:<sha256 prefix of the cached world>``
-    or ``imagenet:<backbone>`` (ablation rows are paired only when they share it)."""
-    world = world_of(config)
-    return f"imagenet:{config.backbone}" if world is None else f"photo_world:{world_fingerprint(world)}"
-
-
-def build_model(config: TrainConfig, classes: list[str], mask_rows: torch.Tensor | None, *,
-                progress: bool = False, dist: DistContext | None = None) -> SBKAModel:
-    """SBKA as `config` asks: student and teacher where they start, the mask rows, the objective, the schedule."""
-    dist = dist or DistContext()
-    seed_everything(config.seed)
-    # Both start from the backbone's own (ImageNet) weights, or from the photo world's (sbka_lite.pretrain):
-    # the teacher is a copy of the student's start.
-    student = starting_student(config, len(classes), progress=progress and dist.is_main, dist=dist)
-    teacher = Teacher.from_student(student) if config.alignment != "none" else None
-    student.input_size = config.image_size or image_config(student).input_size
-    return SBKAModel(student, teacher, mask_rows, classes, ObjectiveSettings.pick(config), Schedule.pick(config),
-                     seed=config.seed, whole_teacher_in_checkpoint=not config.pretrained)
-
-
-def build_trainer(config: TrainConfig, model: SBKAModel, device: torch.device, dist: DistContext | None = None) -> Trainer:
-    """The engine for `model`, with the config's optimiser, precision, layout and validation settings."""
-    return Trainer(model, device, dist, lr=config.lr, weight_decay=config.weight_decay, amp=config.amp,
-                   channels_last=config.channels_last, eval_transform=image_transform(model.student),
-                   val_batch_size=config.val_batch_size, num_workers=config.num_workers)
-
-
-def image_transform(student: Student, config: TrainConfig | None = None) -> ImageTransform:
-    """The student's preprocessing at its trained size; with `config`, its training augmentation too."""
-    ic = image_config(student)
-    if config is None:
-        return ImageTransform(student.input_size, ic.mean, ic.std, interpolation=ic.interpolation)
-    return ImageTransform(student.input_size, ic.mean, ic.std, augment=config.augment,
-                          augment_style=config.augment_style, interpolation=ic.interpolation)
 
 
 # --------------------------------------------------------------------------- a run
@@ -342,7 +226,7 @@ class _Run:
     def _data(self):
         dataset, sampler = training_data(self.config, self.benchmark, self.classes,
                                          image_transform(self.model.student, self.config), self.dist)
-        return sampler, _build_loader(dataset, sampler, self.config, self.device)
+        return sampler, build_loader(dataset, sampler, self.config, self.device)
 
     def run(self) -> TrainResult:
         config, state, trainer, dist = self.config, self.state, self.trainer, self.dist
@@ -353,7 +237,7 @@ class _Run:
         sampler, loader = self._data()
         label = {name: index for index, name in enumerate(self.classes)}
         val_items = [(path, label[name]) for path, name in
-                     _validation_items(self.benchmark, self.classes, config.val_max_images, config.seed)]
+                     validation_items(self.benchmark, self.classes, config.val_max_images, config.seed)]
         if not val_items and dist.is_main:
             warnings.warn("no held-out seen-class sketches (test split): best.pt is simply the last epoch", stacklevel=3)
         if dist.is_main:

@@ -4,7 +4,7 @@
     info, lr = trainer.start_epoch(epoch)
     values = trainer.step(batch, epoch, global_step)     # logged losses, accuracy, lr
 
-The model (the method's is built by `sbka_lite.train.build_model`) says which parameter groups learn and at which rate, and,
+The model (the method's is built by `sbka_lite.build.build_model`) says which parameter groups learn and at which rate, and,
 given a batch, returns its loss terms and one total per group. What lives here is the machinery:
 one Adam per group, devices, mixed precision (autocast + grad scaler), channels_last,
 DistributedDataParallel, the finiteness checks, validation accuracy on held-out images, and the

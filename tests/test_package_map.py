@@ -16,6 +16,7 @@ LAYERS = [
     ["objective", "retrieval", "gap", "distributed", "checkpoint", "pretrain"],
     ["evaluation", "teacher_knowledge", "sbka"],
     ["features", "trainer", "run_logs", "plots"],
+    ["build"],
     ["train", "search"],
     ["tutorial"],
     ["experiments"],

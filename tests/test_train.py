@@ -16,7 +16,8 @@ from sbka_lite.data.errors import ImageReadError
 from sbka_lite.device import seed_everything
 from sbka_lite.features import embed_split, evaluate_unseen, extract_embeddings
 from sbka_lite.models import Student
-from sbka_lite.train import ConfigError, TrainConfig, load_yaml, main, semantic_mask_of, train
+from sbka_lite.build import semantic_mask_of
+from sbka_lite.train import ConfigError, TrainConfig, load_yaml, main, train
 from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config, tiny_trainer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -100,6 +100,6 @@ def tiny_trainer(config, classes, mask=None):
     """The engine of a run of `config` on the CPU, its `SBKAModel` as ``trainer.model``."""
     import torch
 
-    from sbka_lite.train import build_model, build_trainer
+    from sbka_lite.build import build_model, build_trainer
 
     return build_trainer(config, build_model(config, list(classes), mask), torch.device("cpu"))

@@ -73,7 +73,8 @@ from sbka_lite.metrics import evaluate_retrieval
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
 from sbka_lite.retrieval import ClusterMatcher
 from sbka_lite.schedule import OFFICIAL_SKETCHY, budget
-from sbka_lite.train import start_fingerprint, starting_student, train
+from sbka_lite.build import start_fingerprint, starting_student
+from sbka_lite.train import train
 from sbka_lite.tutorial.series import selected_checkpoint, training_config
 
 SBKA = {"alignment": "bidirectional", "gaussian": True}

@@ -12,7 +12,7 @@ import torch
 
 from sbka_lite.data.loading import collate_mixed
 from sbka_lite.losses import soft_cross_entropy
-from sbka_lite.train import build_model, image_transform, semantic_mask_of, training_data
+from sbka_lite.build import build_model, image_transform, semantic_mask_of, training_data
 
 
 def first_batch(config, model, benchmark):

@@ -20,7 +20,7 @@ from sbka_lite.data.loading import ImageTransform
 from sbka_lite.data.synthetic.registry import IMAGENET_NAMES
 from sbka_lite.data.synthetic.world import photo_world_classes
 from sbka_lite.models import Teacher, image_config
-from sbka_lite.train import semantic_mask_of, starting_student
+from sbka_lite.build import semantic_mask_of, starting_student
 
 
 def label_names(pretraining: str) -> list[str]:
