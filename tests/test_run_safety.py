@@ -15,6 +15,7 @@ import sbka_lite.checkpoint as checkpoint_module
 import sbka_lite.train as train_module
 from sbka_lite.checkpoint import load_checkpoint, save_checkpoint
 from sbka_lite.config import ConfigError, TrainConfig
+from sbka_lite.trainer import Trainer
 from sbka_lite.tutorial.series import ensure_trained, series_config
 from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config
 
@@ -28,14 +29,14 @@ def bench(tmp_path_factory):
 
 def _rig(patch, accuracies=(0.4, 0.6)):
     """Rigged held-out accuracy per epoch (default 0.4 then 0.6: epoch 1 always improves)."""
-    original = train_module.Trainer.start_epoch
+    original = Trainer.start_epoch
 
     def start_epoch(self, epoch):
         self.rigged_epoch = epoch
         return original(self, epoch)
 
-    patch.setattr(train_module.Trainer, "start_epoch", start_epoch)
-    patch.setattr(train_module.Trainer, "validate", lambda self, items, bad_log: _scores(accuracies[self.rigged_epoch]))
+    patch.setattr(Trainer, "start_epoch", start_epoch)
+    patch.setattr(Trainer, "validate", lambda self, items, bad_log: _scores(accuracies[self.rigged_epoch]))
 
 
 def _scores(value):
@@ -140,7 +141,7 @@ def test_a_checkpoint_with_non_finite_weights_is_never_written(tmp_path):
 
 
 def test_a_run_whose_weights_blow_up_stops_before_its_checkpoint(bench, tmp_path, monkeypatch):
-    real_step = train_module.Trainer.step
+    real_step = Trainer.step
 
     def poisoning_step(self, batch, epoch, global_step):
         values = real_step(self, batch, epoch, global_step)
@@ -149,7 +150,7 @@ def test_a_run_whose_weights_blow_up_stops_before_its_checkpoint(bench, tmp_path
                 next(self.model.student.parameters()).fill_(float("nan"))
         return values
 
-    monkeypatch.setattr(train_module.Trainer, "step", poisoning_step)
+    monkeypatch.setattr(Trainer, "step", poisoning_step)
     config = tiny_config(tmp_path, checkpoint_every_steps=1)
     with pytest.raises(FloatingPointError, match="NaN or inf"):
         train_module.train(config, bench, progress=False)

@@ -15,7 +15,7 @@ from sbka_lite.checkpoint import load_checkpoint, load_student
 from sbka_lite.data.errors import ImageReadError
 from sbka_lite.device import seed_everything
 from sbka_lite.features import embed_split, evaluate_unseen, extract_embeddings
-from sbka_lite.models import Student
+from sbka_lite.models import Student, image_config
 from sbka_lite.build import semantic_mask_of
 from sbka_lite.train import ConfigError, TrainConfig, load_yaml, main, train
 from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config, tiny_trainer
@@ -339,7 +339,7 @@ def test_extract_embeddings_matches_the_student_and_names_bad_files(tmp_path, be
     assert student.training  # mode restored
     from sbka_lite.data.loading import ImageTransform, read_image
 
-    cfg = train_module.image_config(student)
+    cfg = image_config(student)
     transform = ImageTransform(32, cfg.mean, cfg.std, interpolation=cfg.interpolation)
     student.eval()
     with torch.no_grad():
