@@ -146,7 +146,5 @@ def build_trainer(config: TrainConfig, model: SBKAModel, device: torch.device, d
 def image_transform(student: Student, config: TrainConfig | None = None) -> ImageTransform:
     """The student's preprocessing at its trained size; with `config`, its training augmentation too."""
     ic = image_config(student)
-    if config is None:
-        return ImageTransform(student.input_size, ic.mean, ic.std, interpolation=ic.interpolation)
-    return ImageTransform(student.input_size, ic.mean, ic.std, augment=config.augment,
-                          augment_style=config.augment_style, interpolation=ic.interpolation)
+    augment = {} if config is None else {"augment": config.augment, "augment_style": config.augment_style}
+    return ImageTransform(student.input_size, ic.mean, ic.std, interpolation=ic.interpolation, **augment)
