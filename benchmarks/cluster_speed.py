@@ -25,9 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sbka_lite.metrics import evaluate_retrieval  # noqa: E402
+from sbka_lite.metrics import evaluate_scorer  # noqa: E402
 from sbka_lite.paths import write_json_atomic  # noqa: E402
-from sbka_lite.retrieval import ClusterMatcher, OneToOneMatcher, select_pq_params  # noqa: E402
+from sbka_lite.codebooks import select_pq_params  # noqa: E402
+from sbka_lite.retrieval import ClusterMatcher, OneToOneMatcher  # noqa: E402
 
 FULL = {"n_queries": 15_229, "n_gallery": 17_101, "n_classes": 25, "dim": 768, "n_components": 25,
         "bic_grid": {"n_subspaces": (2, 4), "n_components": (15, 25, 35)}}
@@ -70,12 +71,12 @@ def timed_run(name: str, matcher, query, query_labels, gallery, gallery_labels) 
     fit_seconds = time.perf_counter() - start
     # As used: the thread-safe matcher scores chunks on every CPU thread.
     start = time.perf_counter()
-    result = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, progress=False)
+    result = evaluate_scorer(matcher, query, query_labels, gallery_labels, progress=False)
     evaluate_seconds = time.perf_counter() - start
     # The split: a second pass with scoring on the calling thread, timed apart from ranking.
     scorer = TimedScorer(matcher)
     start = time.perf_counter()
-    evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=scorer, progress=False)
+    evaluate_scorer(scorer, query, query_labels, gallery_labels, progress=False)
     sequential_seconds = time.perf_counter() - start
     return {"name": name, "n_subspaces": getattr(matcher, "n_subspaces_", None),
             "n_components": getattr(matcher, "n_components_", None),

@@ -44,7 +44,7 @@ from sbka_lite.data.loading import (  # noqa: E402
     collate_mixed,
 )
 from sbka_lite.device import amp_dtype, autocast, get_device, seed_everything  # noqa: E402
-from sbka_lite.models import build_backbone, image_config  # noqa: E402
+from sbka_lite.models import build_backbone, image_config, input_size_of  # noqa: E402
 from sbka_lite.paths import write_json_atomic  # noqa: E402
 from sbka_lite.build import build_model, build_trainer, open_training_benchmark, semantic_mask_of  # noqa: E402
 from sbka_lite.config import TrainConfig, parse_set_overrides  # noqa: E402
@@ -86,7 +86,7 @@ def load_batches(config: TrainConfig, n_batches: int):
     benchmark = open_training_benchmark(config)
     classes = list(benchmark.seen_classes)
     ic = image_config(build_backbone(config.backbone, pretrained=False))
-    size = config.image_size or ic.input_size
+    size = input_size_of(config.backbone, config.image_size)
     transform = ImageTransform(size, ic.mean, ic.std, augment=config.augment, interpolation=ic.interpolation)
     dataset = MixedSketchPhotoDataset(benchmark.items("train", "sketch"), benchmark.items("train", "photo"), classes, transform)
     sampler = MixedBatchSampler(len(dataset.items[0]), len(dataset.items[1]), config.sketches_per_batch,

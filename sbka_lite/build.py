@@ -24,7 +24,7 @@ from .data.presets import synthetic_benchmark
 from .data.synthetic.world import world_mask
 from .device import seed_everything
 from .distributed import DistContext
-from .models import Student, Teacher, image_config
+from .models import Student, Teacher, image_config, input_size_of
 from .objective import ObjectiveSettings
 from .paths import default_data_root, synthetic_root
 from .pretrain import WorldSpec, student_at_start, world_fingerprint
@@ -99,11 +99,11 @@ def build_loader(dataset, sampler, config: TrainConfig, device: torch.device):
 
 
 def world_of(config: TrainConfig) -> WorldSpec | None:
-    """The photo world a run of `config` starts from (`sbka_lite.pretrain`; image_size 0 means 224),
+    """The photo world a run of `config` starts from (`sbka_lite.pretrain`), at the run's input size,
     or None: the backbone's own (ImageNet) weights."""
     if config.pretraining != "photo_world":
         return None
-    return WorldSpec(config.backbone, config.image_size or 224, config.pretraining_steps,
+    return WorldSpec(config.backbone, input_size_of(config.backbone, config.image_size), config.pretraining_steps,
                      config.pretraining_photos_per_class)
 
 
@@ -131,7 +131,7 @@ def build_model(config: TrainConfig, classes: list[str], mask_rows: torch.Tensor
     # the teacher is a copy of the student's start.
     student = starting_student(config, len(classes), progress=progress and dist.is_main, dist=dist)
     teacher = Teacher.from_student(student) if config.alignment != "none" else None
-    student.input_size = config.image_size or image_config(student).input_size
+    student.input_size = input_size_of(config.backbone, config.image_size)
     return SBKAModel(student, teacher, mask_rows, classes, ObjectiveSettings.pick(config), Schedule.pick(config),
                      seed=config.seed, whole_teacher_in_checkpoint=not config.pretrained)
 

@@ -161,6 +161,18 @@ def _check_expected(path, state: dict, backbone: str | None, embedding_dim: int 
         )
 
 
+def student_record(student: Student, seen_classes: list[str]) -> dict[str, Any]:
+    """The student's part of a checkpoint: what `load_student` rebuilds it from (written and read here only)."""
+    return {
+        "student": student.state_dict(),
+        "backbone": student.backbone_name,
+        "embedding_dim": student.embedding_dim,
+        "teacher_classes": student.imagenet_head.out_features,  # 1000, or the photo world's
+        "seen_classes": list(seen_classes),
+        "image_size": student.input_size,
+    }
+
+
 def load_student(
     checkpoint_path: str | os.PathLike,
     device: str | torch.device | None = None,
@@ -218,6 +230,14 @@ def load_student(
     return student, meta
 
 
+# Log columns renamed since older checkpoints were written (the Gaussian term was "loss_align").
+RENAMED_LOG_COLUMNS = {"loss_align": "loss_gaussian"}
+
+
+def _upgrade_rows(rows: list[dict]) -> list[dict]:
+    return [{RENAMED_LOG_COLUMNS.get(key, key): value for key, value in row.items()} for row in rows]
+
+
 @dataclass
 class RunState:
     """Where a training run stands; saved into and restored from ``last.pt`` (and ``best.pt``)."""
@@ -237,8 +257,8 @@ class RunState:
             return cls(bad_log=bad_log)
         saved = state["bad_log"]
         bad_log.seen, bad_log.failed, bad_log.bad = int(saved["seen"]), int(saved["failed"]), list(saved["bad"])
-        return cls(int(state["epoch"]), int(state["step_in_epoch"]), int(state["step"]), list(state["history"]),
-                   list(state["epoch_rows"]), dict(state["best"]), bad_log)
+        return cls(int(state["epoch"]), int(state["step_in_epoch"]), int(state["step"]), _upgrade_rows(state["history"]),
+                   _upgrade_rows(state["epoch_rows"]), dict(state["best"]), bad_log)
 
     def as_checkpoint(self) -> dict:
         log = self.bad_log

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .paths import outputs_dir
+from .paths import outputs_dir, repo_root
 
 # Names the light modules share; kept here so reading a config never imports torch (sweep jobs
 # and CLIs start faster). `sbka_lite.models` and `sbka_lite.objective` import them from here.
@@ -45,6 +45,16 @@ _INT_RANGES = {
     "pretraining_steps": (1, 1_000_000), "pretraining_photos_per_class": (1, 100_000), "train_classes": (0, 100_000),
 }
 _DEVICE = re.compile(r"^(|cpu|mps|cuda(:\d+)?)$")
+# Keys renamed since files were written with them: `alignment` is the teacher's direction, and these set the
+# Gaussian term, so they say so now. A config that uses an old name is refused, naming the new one; a stored
+# checkpoint's or results file's config is read through `upgrade_saved_config` (its values mean the same).
+RENAMED_KEYS = {"w_align": "w_gaussian", "align_feature": "gaussian_feature"}
+
+
+def upgrade_saved_config(saved: dict[str, Any]) -> dict[str, Any]:
+    """A config stored by an older version (checkpoint, results meta) under today's key names."""
+    return {RENAMED_KEYS.get(key, key): value for key, value in saved.items()}
+
 
 class ConfigError(ValueError):
     """A training configuration key that is unknown, ill-typed or out of range (named in the message)."""
@@ -84,10 +94,10 @@ class TrainConfig:
     # method
     alignment: str = "bidirectional"  # none | teacher_to_student | bidirectional
     gaussian: bool = True
-    align_feature: str = "raw"  # raw | layernorm: what L_align sees (layernorm: the analogue of ConvNeXt's post-norm feature)
+    gaussian_feature: str = "raw"  # raw | layernorm: what L_align sees (layernorm: the analogue of ConvNeXt's post-norm feature)
     freeze_norm: bool = False  # BatchNorm statistics frozen in the student (eval-mode BN): student == teacher at step 0
     w_ka: float = 1.0
-    w_align: float = 0.1
+    w_gaussian: float = 0.1
     mask_scale: float = 0.3
     teacher_grad_to_student: bool = False
     teacher_lr_factor: float = 1.0  # the teacher head's lr over the student's (official: 0.5 on TU-Berlin)
@@ -148,6 +158,10 @@ class TrainConfig:
         types = cls.field_types()
         checked = {}
         for key, value in values.items():
+            if key in RENAMED_KEYS:
+                new = RENAMED_KEYS[key]
+                raise ConfigError(f"{source}: key {key!r} is now called {new!r} (it sets the Gaussian term L_align, not the "
+                                  f"teacher's `alignment`): write `{new}: {short(value)}`")
             if key not in types:
                 close = difflib.get_close_matches(str(key), list(types), n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -191,7 +205,7 @@ class TrainConfig:
         for key, (low, high) in _INT_RANGES.items():
             need(low <= getattr(self, key) <= high, key, f"must be in [{low}, {high:,}]")
         need(0 < self.phase2_lr_scale <= 1e4, "phase2_lr_scale", "must be in (0, 10000]")
-        for key in ("lr", "weight_decay", "lr_final_factor", "phase2_lr_scale", "w_ka", "w_align", "mask_scale", "teacher_lr_factor",
+        for key in ("lr", "weight_decay", "lr_final_factor", "phase2_lr_scale", "w_ka", "w_gaussian", "mask_scale", "teacher_lr_factor",
                     "bad_image_fraction"):
             need(math.isfinite(getattr(self, key)), key, "must be a finite number")
         need(self.alignment in ALIGNMENTS, "alignment", f"must be one of {ALIGNMENTS}")
@@ -201,7 +215,7 @@ class TrainConfig:
              "'photo_world' exists for the synthetic benchmark only (real datasets have ImageNet): use 'imagenet'")
         need(self.pretraining == "imagenet" or self.pretrained, "pretraining",
              "'photo_world' fine-tunes the ImageNet weights: it needs pretrained=True")
-        need(self.align_feature in ("raw", "layernorm"), "align_feature", "must be 'raw' or 'layernorm'")
+        need(self.gaussian_feature in ("raw", "layernorm"), "gaussian_feature", "must be 'raw' or 'layernorm'")
         need(self.augment_style in ("centred", "official"), "augment_style", "must be 'centred' or 'official'")
         need(self.selection in ("best", "official", "last"), "selection", "must be 'best', 'official' or 'last'")
         need(bool(self.benchmark), "benchmark", "must name a benchmark (e.g. 'synthetic', 'sketchy')")
@@ -213,7 +227,7 @@ class TrainConfig:
         need(0 < self.lr <= 10, "lr", "must be in (0, 10]")
         need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         need(0 < self.lr_final_factor <= 1, "lr_final_factor", "must be in (0, 1]")
-        for key in ("w_ka", "w_align", "mask_scale"):
+        for key in ("w_ka", "w_gaussian", "mask_scale"):
             need(getattr(self, key) >= 0, key, "must be >= 0")
         need(0 < self.teacher_lr_factor <= 10, "teacher_lr_factor", "must be in (0, 10]")
         need(0 <= self.bad_image_fraction <= 1, "bad_image_fraction", "must be in [0, 1]")
@@ -230,6 +244,24 @@ class TrainConfig:
 
     def resolved_run_dir(self) -> Path:
         return Path(self.run_dir).expanduser() if self.run_dir else outputs_dir("runs", self.run_name)
+
+
+DEMO_CONFIG = "configs/demo.yaml"  # the recipe of the series, the ablation and the sweeps
+
+
+def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any) -> TrainConfig:
+    """The demo recipe (or `config_file`, relative to the repository) with `overrides` (None values ignored),
+    shrunk to smoke size when `smoke`."""
+    path = Path(config_file)
+    if not path.is_absolute():
+        path = repo_root() / path
+    config = TrainConfig.from_yaml(path)
+    if smoke:
+        config = config.smoke()
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    if run_dir:
+        config = config.replace(run_dir=str(run_dir))
+    return config
 
 
 SMOKE_OVERRIDES: dict[str, Any] = {

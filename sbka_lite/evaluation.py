@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sbka_lite.metrics import evaluate_retrieval, per_class_mean
-from sbka_lite.retrieval import LABEL_FREE_LABEL, ClusterMatcher, grid_search_upper_bound, label_free_candidates
+from sbka_lite.metrics import evaluate_scorer, per_class_mean
+from sbka_lite.codebooks import LABEL_FREE_LABEL, label_free_candidates
+from sbka_lite.retrieval import ClusterMatcher, grid_search_upper_bound
 
 METRICS = ("map_all", "map_200", "prec_100", "prec_200")
 LEAK_LABEL = "leak: selected on unseen (test) classes"
@@ -34,18 +35,33 @@ def per_class_by_preset(results: dict[str, dict[str, Any]], query_labels: Any, m
 
 
 def plot_per_class_presets(frame: pd.DataFrame, *, title: str = ""):
-    """One row per class: a dot per preset, and the class's spread (max - min) as a grey bar behind."""
-    order = (frame.max(1) - frame.min(1)).sort_values().index
+    """One row per class: a marker per preset, and the class's spread (max - min) as a grey bar behind.
+
+    Presets that give a class the same value would print on top of each other: each preset gets its own
+    small vertical offset within the row, and presets equal on every class share one legend entry
+    ("sbka = sake"), so every marker shows and none hides another."""
+    order = (frame.max(axis=1) - frame.min(axis=1)).sort_values().index
     frame = frame.loc[order]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(frame) + 1.4))
+    groups: list[list[str]] = []  # presets equal on every class are drawn once
+    for column in frame.columns:
+        twin = next((g for g in groups if np.allclose(frame[g[0]], frame[column], equal_nan=True, atol=1e-12)), None)
+        if twin is None:
+            groups.append([column])
+        else:
+            twin.append(column)
+    fig, ax = plt.subplots(figsize=(7, 0.42 * len(frame) + 1.4))
     y = np.arange(len(frame))
-    ax.barh(y, frame.max(1) - frame.min(1), left=frame.min(1), color="0.85", height=0.6)
-    for column, marker in zip(frame.columns, "osD^v<>p"):
-        ax.scatter(frame[column], y, label=column, marker=marker, s=18, zorder=3)
+    ax.barh(y, frame.max(axis=1) - frame.min(axis=1), left=frame.min(axis=1), color="0.85", height=0.7)
+    offsets = np.linspace(-0.28, 0.28, len(groups)) if len(groups) > 1 else [0.0]
+    for group, offset, marker in zip(groups, offsets, "osD^v<>p"):
+        ax.scatter(frame[group[0]], y + offset, label=" = ".join(group), marker=marker, s=16, zorder=3)
     ax.set_yticks(y, [str(name) for name in frame.index], fontsize=8)
+    low, high = np.nanmin(frame.to_numpy()), np.nanmax(frame.to_numpy())
+    pad = 0.03 * max(high - low, 0.05)
+    ax.set_xlim(low - pad, high + pad)  # no marker clipped at the axis (a value of exactly 1 sits on it)
     ax.set_xlabel("per-class value")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -56,7 +72,7 @@ def tuning_on_test_labels(query_emb: Any, query_labels: Any, gallery_emb: Any, g
     the test labels: the gap between the two is what test-set tuning adds. Both under `preset`."""
     candidates = label_free_candidates(len(gallery_emb))
     matcher = ClusterMatcher("auto", "auto", blend=blend, random_state=seed).fit(gallery_emb)
-    label_free = evaluate_retrieval(query_emb, query_labels, None, gallery_labels, scorer=matcher, preset=preset)
+    label_free = evaluate_scorer(matcher, query_emb, query_labels, gallery_labels, preset=preset)
     upper = grid_search_upper_bound(query_emb, query_labels, gallery_emb, gallery_labels, n_components=candidates,
                                     blend=blend, random_state=seed, preset=preset)
     return {"preset": preset, "candidates": candidates,

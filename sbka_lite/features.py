@@ -275,7 +275,6 @@ def evaluate_unseen(
     student: nn.Module,
     benchmark,
     *,
-    ap: str | None = None,
     preset: str | None = None,
     batch_size: int = 64,
     image_size: int | None = None,
@@ -294,5 +293,5 @@ def evaluate_unseen(
     queries, query_labels, gallery, gallery_labels = embed_unseen(
         student, benchmark, max_queries=max_queries, seed=seed, batch_size=batch_size, image_size=image_size,
         device=device, progress=progress)
-    metrics = evaluate_retrieval(queries, query_labels, gallery, gallery_labels, preset=preset, ap=ap, progress=False)
+    metrics = evaluate_retrieval(queries, query_labels, gallery, gallery_labels, preset=preset, progress=False)
     return {key: value for key, value in metrics.items() if key != "per_query"}

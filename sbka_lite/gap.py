@@ -69,7 +69,7 @@ def retrieval_by_modality(sketch_emb, sketch_labels, photo_emb, photo_labels, *,
     p_query, p_gallery = _halves(photo_labels, seed + 1)
 
     def mean_ap(q, ql, g, gl):
-        return float(evaluate_retrieval(q, ql, g, gl, ap="voc")["map_all"])
+        return float(evaluate_retrieval(q, ql, g, gl)["map_all"])
 
     return {
         "sketch_to_sketch": mean_ap(sketch[s_query], sketch_labels[s_query], sketch[s_gallery], sketch_labels[s_gallery]),

@@ -1,14 +1,16 @@
 """Exact ZS-SBIR retrieval metrics: mAP@all, mAP@k and precision@k, under every published convention.
 
 * Every query ranks the whole gallery by **ascending distance** (squared Euclidean on the
-  given embeddings; the caller normalises), or by a precomputed score matrix / a scorer.
+  given embeddings; the caller normalises: `evaluate_retrieval`), or by a precomputed score
+  matrix (`evaluate_scores`) or a fitted scorer such as a cluster matcher (`evaluate_scorer`).
   Equal distances rank by gallery index (`sbka_lite.distances.TIE_RULE`), so a per-query
   ``np.argsort(row, kind="stable")`` loop gives exactly these numbers. ``n_queries_with_ties``
   counts the queries where a relevant item shares its distance with an irrelevant one.
 * The convention is chosen by name: ``preset="sbka"`` (or ``"sake"``, ``"zse"``,
-  ``"doodle2search"``, ``"sklearn"``; default ``"sbka_lite"``, this project's), and any of
-  ``ap``, ``ap_at_k``, ``precision``, ``aggregate``, ``empty`` overrides one choice
-  (`sbka_lite.metrics_conventions` says what each means and where each preset was read).
+  ``"doodle2search"``, ``"sklearn"``; default ``"sbka_lite"``, this project's), or
+  ``preset=resolve("sbka", aggregate="query")`` to change one of its choices (``ap``,
+  ``ap_at_k``, ``precision``, ``aggregate``, ``empty``; `sbka_lite.metrics_conventions` says
+  what each means and where each preset was read).
   Every result records ``preset`` and ``conventions``: never compare numbers across them.
 * `evaluate_all_presets` ranks once and reports every preset: the ranks are shared, only
   the arithmetic differs.
@@ -17,17 +19,15 @@ The engine (chunked, threaded, exact under ties) is `sbka_lite.metrics_engine`.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence, Union
 
 import numpy as np
 import torch
 
 from sbka_lite import metrics_engine as engine
 from sbka_lite.device import get_device
-from sbka_lite.distances import (TIE_RULE, check_embeddings, check_same_dim, chunk_rows_of, exact_topk,  # noqa: F401
-                                 pairwise_distances, squared_norms, to_numpy)
-from sbka_lite.metrics_conventions import (AP_CONVENTIONS, PRESET_SOURCES, PRESETS, Convention,  # noqa: F401
-                                           aggregate, per_query_names, resolve, value_key)
+from sbka_lite.distances import TIE_RULE, check_embeddings, check_same_dim, chunk_rows_of, to_numpy
+from sbka_lite.metrics_conventions import PRESETS, Convention, aggregate, per_query_names, resolve, value_key
 
 CHUNK_BYTES = engine.CHUNK_BYTES
 
@@ -113,33 +113,63 @@ def _report(name: str, convention: Convention, ks: tuple[int, ...], values: dict
 
 
 # ----------------------------------------------------------------------------- public API
+Preset = Union[str, Convention, "tuple[str, Convention]", None]
+# Keywords the three entry points no longer take, and what to write instead.
+_REPLACED = {
+    **{name: f"preset=resolve(preset, {name}=...) (sbka_lite.metrics_conventions) or preset=Convention(...)"
+       for name in ("ap", "ap_at_k", "precision", "aggregate", "empty")},
+    "scores": "evaluate_scores(scores, query_labels, gallery_labels, ...)",
+    "scorer": "evaluate_scorer(scorer, query_emb, query_labels, gallery_labels, ...)",
+    "higher_is_better": "evaluate_scores(...) or evaluate_scorer(...) with higher_is_better=True",
+}
+
+
+def _refuse_replaced(function: str, given: dict[str, Any]) -> None:
+    if given:
+        hints = "; ".join(f"{key}=: use {_REPLACED[key]}" if key in _REPLACED else f"{key}=: no such keyword"
+                          for key in given)
+        raise TypeError(f"{function}() got {', '.join(sorted(given))}: {hints}")
+
+
+def named_convention(preset: Preset) -> tuple[str, Convention]:
+    """(name, convention) for a preset name (None: ``sbka_lite``), a `Convention`, or `resolve`'s pair."""
+    if isinstance(preset, Convention):
+        return next((name for name, c in PRESETS.items() if c == preset), "custom"), preset
+    if isinstance(preset, tuple) and len(preset) == 2 and isinstance(preset[1], Convention):
+        return preset
+    return resolve(preset)
+
+
+def _evaluate(query_emb: Any, query_labels: Any, gallery_emb: Any, gallery_labels: Any, *, preset: Preset,
+              ks: Sequence[int], scores: Any, scorer: Scorer | None, higher_is_better: bool,
+              chunk_size: int | None, device: Any, progress: bool | None) -> dict[str, Any]:
+    name, convention = named_convention(preset)
+    ranked = _rank(query_emb, query_labels, gallery_emb, gallery_labels, ks=ks, conventions=[convention],
+                   scores=scores, scorer=scorer, higher_is_better=higher_is_better, chunk_size=chunk_size,
+                   device=device, progress=progress)
+    return _report(name, convention, *ranked)
+
+
 def evaluate_retrieval(query_emb: Any, query_labels: Any, gallery_emb: Any, gallery_labels: Any, *,
-                       preset: str | None = None, ap: str | None = None, ap_at_k: str | None = None,
-                       precision: str | None = None, aggregate: str | None = None, empty: str | None = None,
-                       ks: Sequence[int] = (100, 200), scores: Any = None, scorer: Scorer | None = None,
-                       higher_is_better: bool = False, chunk_size: int | None = None,
-                       device: str | torch.device | None = None, progress: bool | None = None) -> dict[str, Any]:
+                       preset: Preset = None, ks: Sequence[int] = (100, 200), chunk_size: int | None = None,
+                       device: str | torch.device | None = None, progress: bool | None = None,
+                       **replaced: Any) -> dict[str, Any]:
     """Exact retrieval metrics of sketch queries against a photo gallery, under one named convention.
 
     Args:
         query_emb, gallery_emb: [n, dim] arrays or tensors; ranking is by Euclidean distance
             on them as given (normalise first if the method needs it), computed in float32
-            as ``||p||^2 - 2<q, p>`` (``||q||^2`` is constant per row). Either may be None when
-            `scores` is given; `gallery_emb` may be None when `scorer` is given.
+            as ``||p||^2 - 2<q, p>`` (``||q||^2`` is constant per row).
         query_labels, gallery_labels: one class label (int or str) per row.
         preset: a name in `PRESETS` (default ``"sbka_lite"``): the published code base whose
-            arithmetic to reproduce.
-        ap, ap_at_k, precision, aggregate, empty: override one choice of the preset (see
-            `sbka_lite.metrics_conventions`); ``ap="sklearn"`` alone also takes sklearn's @k.
+            arithmetic to reproduce; or a `Convention`, or ``resolve(name, ap=..., ...)``
+            (`sbka_lite.metrics_conventions`) for a preset with one choice changed.
         ks: cut-offs; each k gives ``map_k`` and ``prec_k``.
-        scores: a precomputed [n_queries, n_gallery] matrix to rank by instead of distances.
-        scorer: an object with ``score(query_emb_chunk) -> [chunk, n_gallery]``, e.g. a fitted
-            `sbka_lite.retrieval.ClusterMatcher`; called on chunks of queries, from worker
-            threads when it has ``thread_safe = True``, else from the calling thread.
-        higher_is_better: set for similarities (`scores` or `scorer` output).
         chunk_size: queries per chunk; default keeps a chunk's rows under ``CHUNK_BYTES``.
         device: where to compute; default `sbka_lite.device.get_device()` (CUDA when present).
         progress: show a progress bar; default only for large problems.
+
+    Rank by a precomputed matrix with `evaluate_scores`, by a fitted matcher with `evaluate_scorer`.
 
     Returns:
         dict with floats ``map_all``, ``map_<k>``, ``prec_<k>`` (averaged as the convention
@@ -148,12 +178,9 @@ def evaluate_retrieval(query_emb: Any, query_labels: Any, gallery_emb: Any, gall
         ``n_queries``, ``n_gallery``, ``n_queries_without_relevant``, ``n_queries_with_ties``,
         ``ks`` and ``tie_rule``.
     """
-    name, convention = resolve(preset, ap=ap, ap_at_k=ap_at_k, precision=precision, aggregate=aggregate,
-                               empty=empty)
-    ranked = _rank(query_emb, query_labels, gallery_emb, gallery_labels, ks=ks, conventions=[convention],
-                   scores=scores, scorer=scorer, higher_is_better=higher_is_better, chunk_size=chunk_size,
-                   device=device, progress=progress)
-    return _report(name, convention, *ranked)
+    _refuse_replaced("evaluate_retrieval", replaced)
+    return _evaluate(query_emb, query_labels, gallery_emb, gallery_labels, preset=preset, ks=ks, scores=None,
+                     scorer=None, higher_is_better=False, chunk_size=chunk_size, device=device, progress=progress)
 
 
 def evaluate_all_presets(query_emb: Any, query_labels: Any, gallery_emb: Any, gallery_labels: Any, *,
@@ -173,17 +200,26 @@ def evaluate_all_presets(query_emb: Any, query_labels: Any, gallery_emb: Any, ga
     return {name: _report(name, convention, *ranked) for name, convention in resolved}
 
 
-def evaluate_scores(scores: Any, query_labels: Any, gallery_labels: Any, **kwargs: Any) -> dict[str, Any]:
-    """`evaluate_retrieval` on a precomputed [n_queries, n_gallery] matrix (lower is better
-    unless ``higher_is_better=True``); takes ``preset=`` and the other keywords too."""
-    return evaluate_retrieval(None, query_labels, None, gallery_labels, scores=scores, **kwargs)
+def evaluate_scores(scores: Any, query_labels: Any, gallery_labels: Any, *, higher_is_better: bool = False,
+                    preset: Preset = None, ks: Sequence[int] = (100, 200), chunk_size: int | None = None,
+                    device: str | torch.device | None = None, progress: bool | None = None,
+                    **replaced: Any) -> dict[str, Any]:
+    """`evaluate_retrieval`'s metrics, ranking by a precomputed [n_queries, n_gallery] matrix (lower is
+    better unless `higher_is_better`, for similarities)."""
+    _refuse_replaced("evaluate_scores", replaced)
+    return _evaluate(None, query_labels, None, gallery_labels, preset=preset, ks=ks, scores=scores, scorer=None,
+                     higher_is_better=higher_is_better, chunk_size=chunk_size, device=device, progress=progress)
 
 
-def evaluate_scorer(scorer: Scorer, query_emb: Any, query_labels: Any, gallery_labels: Any,
-                    **kwargs: Any) -> dict[str, Any]:
-    """`evaluate_retrieval` with a fitted scorer (e.g. a `ClusterMatcher`) ranking the gallery;
-    takes ``preset=`` and the other keywords too."""
-    return evaluate_retrieval(query_emb, query_labels, None, gallery_labels, scorer=scorer, **kwargs)
+def evaluate_scorer(scorer: Scorer, query_emb: Any, query_labels: Any, gallery_labels: Any, *,
+                    higher_is_better: bool = False, preset: Preset = None, ks: Sequence[int] = (100, 200),
+                    chunk_size: int | None = None, device: str | torch.device | None = None,
+                    progress: bool | None = None, **replaced: Any) -> dict[str, Any]:
+    """`evaluate_retrieval`'s metrics, ranking by a fitted scorer (e.g. a `ClusterMatcher`): its
+    ``score(query chunk)`` gives [chunk, n_gallery] scores, lower is better unless `higher_is_better`."""
+    _refuse_replaced("evaluate_scorer", replaced)
+    return _evaluate(query_emb, query_labels, None, gallery_labels, preset=preset, ks=ks, scores=None, scorer=scorer,
+                     higher_is_better=higher_is_better, chunk_size=chunk_size, device=device, progress=progress)
 
 
 def class_balanced_mean(per_query_values: Any, query_labels: Any) -> float:

@@ -23,7 +23,7 @@ from torch import nn
 
 # The official SBKA scripts fine-tune `convnextv2_tiny_1k_224_ema.pt` (FCMAE pre-training,
 # ImageNet-1k fine-tuning): timm serves that exact file as PAPER_BACKBONE.
-from .config import DEFAULT_BACKBONE, PAPER_BACKBONE  # noqa: F401  (re-exported)
+from .config import DEFAULT_BACKBONE, PAPER_BACKBONE
 
 
 class ImageConfig(NamedTuple):
@@ -127,6 +127,18 @@ def image_config(model: nn.Module) -> ImageConfig:
         input_size=int(data_config["input_size"][-1]),
         interpolation=str(data_config.get("interpolation", "bilinear")),
     )
+
+
+def input_size_of(backbone: str, image_size: int = 0) -> int:
+    """The square input side a run uses: `image_size`, or when 0 the backbone's pretrained input size
+    (timm's pretrained config: no model is built). The package's one reading of "image_size 0"."""
+    if image_size:
+        return int(image_size)
+    pretrained_cfg = timm.models.get_pretrained_cfg(backbone)
+    if pretrained_cfg is None:
+        raise ValueError(f"timm knows no pretrained config for {backbone!r}, so image_size 0 (its default input "
+                         "size) means nothing: set image_size")
+    return int(pretrained_cfg.input_size[-1])
 
 
 def pooled_features(backbone: nn.Module, images: torch.Tensor) -> torch.Tensor:

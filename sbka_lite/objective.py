@@ -1,6 +1,6 @@
 """The SBKA objective in one place: its terms, which phase uses which, and what is detached.
 
-    student:  L_cls + w_ka * L_KA^S + w_align * L_align
+    student:  L_cls + w_ka * L_KA^S + w_gaussian * L_align
     teacher:  L_KA^T                       (phase 2 of "bidirectional" only; its head alone learns)
 
 * ``L_cls``: cross-entropy over the seen classes, sketches and photos together.
@@ -39,7 +39,7 @@ class StepInputs(NamedTuple):
     labels: torch.Tensor  # seen-class label of each image [B]
     is_photo: torch.Tensor  # bool [B]
     teacher_logits: torch.Tensor | None  # the teacher's logits on the photos only [P, C]; None: no teacher
-    photo_mask: torch.Tensor | None  # semantic mask rows of those photos [P, C]
+    mask_rows: torch.Tensor | None  # semantic mask rows of those photos [P, C]
     noise: torch.Tensor | None  # N(0, I) with the features' shape; None when L_align is off
 
 
@@ -70,10 +70,10 @@ def register_term(name: str, symbol: str, *, trains: str, weight: str | None, de
     return wrap
 
 
-def _photo_sce(logits: torch.Tensor, target_logits: torch.Tensor, photo_mask: torch.Tensor, scale: float) -> torch.Tensor:
+def _photo_sce(logits: torch.Tensor, target_logits: torch.Tensor, mask_rows: torch.Tensor, scale: float) -> torch.Tensor:
     if logits.shape[0] == 0:  # a batch without photos: no distillation, but a graph so backward works
         return logits.sum() * 0.0 + target_logits.sum() * 0.0
-    return soft_cross_entropy(logits, target_logits, semantic_mask=photo_mask, mask_scale=scale)
+    return soft_cross_entropy(logits, target_logits, semantic_mask=mask_rows, mask_scale=scale)
 
 
 @register_term("loss_cls", "L_cls", trains="student", weight=None,
@@ -88,7 +88,7 @@ def _classification(objective: "SBKAObjective", inputs: StepInputs) -> torch.Ten
                active=lambda objective, phase: objective.uses_teacher)
 def _teacher_to_student(objective: "SBKAObjective", inputs: StepInputs) -> torch.Tensor:
     student_logits = inputs.student.imagenet_logits[inputs.is_photo]
-    return _photo_sce(student_logits, inputs.teacher_logits.detach(), inputs.photo_mask, objective.mask_scale)
+    return _photo_sce(student_logits, inputs.teacher_logits.detach(), inputs.mask_rows, objective.mask_scale)
 
 
 @register_term("loss_ka_teacher", "L_KA^T", trains="teacher", weight=None,
@@ -98,15 +98,15 @@ def _student_to_teacher(objective: "SBKAObjective", inputs: StepInputs) -> torch
     target = inputs.student.imagenet_logits[inputs.is_photo]
     if not objective.teacher_grad_to_student:
         target = target.detach()
-    return _photo_sce(inputs.teacher_logits, target, inputs.photo_mask, objective.mask_scale)
+    return _photo_sce(inputs.teacher_logits, target, inputs.mask_rows, objective.mask_scale)
 
 
-@register_term("loss_align", "L_align", trains="student", weight="w_align",
+@register_term("loss_gaussian", "L_align", trains="student", weight="w_gaussian",
                description="KL(softmax(N(0, I)) || softmax(feature)): pulls the features toward a Gaussian prior",
                active=lambda objective, phase: objective.gaussian)
 def _gaussian(objective: "SBKAObjective", inputs: StepInputs) -> torch.Tensor:
     features = inputs.student.features
-    if objective.align_feature == "layernorm":
+    if objective.gaussian_feature == "layernorm":
         # A BatchNorm backbone's pooled feature is unnormalised (post-ReLU6 for EfficientNet): the KL
         # to a softmax of noise is then minimised by a constant vector, i.e. every image embedded alike.
         # Per-sample LayerNorm (no affine) removes that direction, as ConvNeXt's head norm does.
@@ -127,10 +127,10 @@ class ObjectiveSettings:
     alignment: str = "bidirectional"  # the teacher term: "none", "teacher_to_student" or "bidirectional"
     gaussian: bool = True  # L_align on or off
     w_ka: float = 1.0
-    w_align: float = 0.1
+    w_gaussian: float = 0.1
     mask_scale: float = 0.3
     teacher_grad_to_student: bool = False
-    align_feature: str = "raw"
+    gaussian_feature: str = "raw"
     warmup_epochs: int = 10  # phase 2 starts at this epoch (when the teacher learns)
 
     @classmethod
@@ -151,7 +151,7 @@ class SBKAObjective:
         self.settings = settings
         self.alignment, self.gaussian = settings.alignment, settings.gaussian
         self.mask_scale, self.teacher_grad_to_student = settings.mask_scale, settings.teacher_grad_to_student
-        self.align_feature = settings.align_feature
+        self.gaussian_feature = settings.gaussian_feature
 
     @property
     def uses_teacher(self) -> bool:

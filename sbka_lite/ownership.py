@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sbka_lite.paths import _umask, file_sha256
+
 MANIFEST = ".sbka-lite.json"
 _TEMP_PREFIX = ".sbka-lite-"  # staging files; a killed run's leftovers are ours to remove
 
@@ -34,13 +36,7 @@ class NotOurs(FileExistsError):
     """The tool would overwrite or delete files it did not write, or that changed since it wrote them."""
 
 
-def sha256(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file's bytes (what a manifest records)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256 = file_sha256  # what a manifest records of a file
 
 
 def _files(folder: Path) -> list[str]:
@@ -153,12 +149,6 @@ class Ownership:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def claim(folder: str | os.PathLike, tool: str, force: bool = False,

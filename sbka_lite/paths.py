@@ -1,8 +1,9 @@
 """Where things live on disk, resolved from the repository root so JupyterLab, papermill and
-nbmake (which all start in different working directories) agree."""
+pytest (which all start in different working directories) agree."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -14,6 +15,20 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from tqdm.auto import tqdm
+
+
+def shown(path: str | os.PathLike) -> str:
+    """`path` as printed for a reader: relative to the checkout when inside it (``outputs/demo/03_training``),
+    else with the home folder as ``~``; so executed notebooks and the site carry no build machine's paths."""
+    path = Path(path).expanduser().resolve()
+    for base, prefix in ((repo_root(), ""), (Path.home().resolve(), "~/")):
+        try:
+            relative = path.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + (relative.as_posix() if str(relative) != "." else ".")
+    return str(path)
 
 
 def repo_root() -> Path:
@@ -65,9 +80,23 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
 
 def _umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def file_sha256(path: str | os.PathLike, *, progress: bool = False) -> str:
+    """The hex sha256 of a file's bytes, streamed; with `progress`, a bar for files over 256 MiB."""
+    path = Path(path)
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, desc=f"hashing {path.name}",
+                                          disable=not progress or size < 256 * 2**20) as bar:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+            bar.update(len(block))
+    return digest.hexdigest()
 
 
 _HELD: set[str] = set()  # lock files this process holds (flock would block on its own second open)

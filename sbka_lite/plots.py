@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from PIL import Image
 
@@ -26,8 +27,10 @@ def _as_image(item) -> Image.Image:
 
 def image_grid(rows: Sequence[Sequence], row_labels: Sequence[str] | None = None, *,
                col_labels: Sequence[str] | None = None, cell_size: float = 1.3, title: str | None = None,
-               highlight: Sequence[Sequence[str | None]] | None = None):
-    """A grid of images (paths, PIL images or arrays); `highlight[r][c]` colours a cell's frame."""
+               highlight: Sequence[Sequence[str | None]] | None = None,
+               marks: Sequence[Sequence[str | None]] | None = None):
+    """A grid of images (paths, PIL images or arrays); `highlight[r][c]` colours a cell's frame and
+    `marks[r][c]` prints a symbol in its corner (so a reader who cannot tell the colours apart still can)."""
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=1)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell_size * n_cols + 1.2, cell_size * n_rows + 0.4),
@@ -47,6 +50,11 @@ def image_grid(rows: Sequence[Sequence], row_labels: Sequence[str] | None = None
                         spine.set_visible(True)
                         spine.set_edgecolor(colour)
                         spine.set_linewidth(3)
+                mark = marks[r][c] if marks and c < len(marks[r]) else None
+                if mark:
+                    ax.text(0.04, 0.96, mark, transform=ax.transAxes, ha="left", va="top", fontsize=11,
+                            fontweight="bold", color=colour or "black",
+                            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
             if c == 0 and row_labels is not None:
                 ax.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
             if r == 0 and col_labels is not None and c < len(col_labels):
@@ -96,21 +104,35 @@ def umap_panels(panels: Sequence[tuple[str, np.ndarray, Sequence[str], Sequence[
     Colour = class, marker = modality (o photo, x sketch), so the modality gap shows as two
     offset clouds and alignment as classes mixing across markers.
     """
+    markers = {"photo": "o", "sketch": "X"}
+    order = sorted({str(c) for _, _, classes, _ in panels for c in classes})
+    palette = class_palette(order)  # one colour per class, the same in every panel
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
     for ax, (title, coords, classes, modality) in zip(axes[0], panels):
-        classes = np.asarray(classes)
-        order = sorted(set(classes.tolist()))
-        palette = dict(zip(order, sns.color_palette("husl", len(order))))
-        sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=classes, hue_order=order, palette=palette,
-                        style=np.asarray(modality), markers={"photo": "o", "sketch": "X"}, s=point_size,
-                        linewidth=0, alpha=0.8, ax=ax, legend=len(order) <= max_legend)
+        classes, modality = np.asarray(classes).astype(str), np.asarray(modality).astype(str)
+        for name, marker in markers.items():
+            mine = modality == name
+            ax.scatter(coords[mine, 0], coords[mine, 1], c=[palette[c] for c in classes[mine]], marker=marker,
+                       s=point_size * (1.4 if marker == "X" else 1.0), linewidths=0, alpha=0.8)
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
-        if ax.get_legend() is not None:
-            ax.legend(fontsize=7, markerscale=1.2, loc="best", ncol=2)
+    # the legend outside the data: classes by colour (a neutral marker), modalities by marker (neutral colour)
+    handles = [Line2D([], [], marker="s", linestyle="", color=palette[c], label=c) for c in order[:max_legend]]
+    handles += [Line2D([], [], marker=m, linestyle="", color="0.3", label=name) for name, m in markers.items()]
+    if len(order) > max_legend:
+        handles.insert(max_legend, Line2D([], [], linestyle="", label=f"... {len(order) - max_legend} more classes"))
     fig.tight_layout()
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     return fig
+
+
+def class_palette(names: Sequence[str]) -> dict[str, tuple]:
+    """A qualitative colour per name that stays distinguishable: tab10 up to 10 names, tab20 up to 20
+    (neighbouring hues of a husl wheel are near-identical past a dozen), husl beyond."""
+    names = list(names)
+    base = "tab10" if len(names) <= 10 else "tab20" if len(names) <= 20 else "husl"
+    return dict(zip(names, sns.color_palette(base, len(names))))
 
 
 def loss_curves(history, *, terms: Sequence[str] | None = None, x: str = "step", smooth: int = 5,
@@ -163,8 +185,15 @@ def per_class_change(before: dict[str, float], after: dict[str, float], *, title
     return fig
 
 
-def two_phase_diagram():
-    """The SBKA training scheme in two panels: phase 1 (teacher -> student) and phase 2 (both ways)."""
+def two_phase_diagram(config=None):
+    """The SBKA training scheme in two panels: phase 1 (teacher -> student) and phase 2 (both ways), drawn
+    from `config` (a `TrainConfig`: where the teacher starts, the loss weights; None: the paper's run)."""
+    from sbka_lite.data.synthetic.world import photo_world_classes  # noqa: PLC0415
+
+    world = config is not None and config.pretraining == "photo_world"
+    teacher = f"photo world, {len(photo_world_classes())} classes" if world else "ImageNet, 1000 classes"
+    head = len(photo_world_classes()) if world else 1000
+    w_ka, w_gaussian = (1.0, 0.1) if config is None else (config.w_ka, config.w_gaussian)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     titles = ["phase 1 (warm-up): the teacher teaches", "phase 2: teacher and student teach each other"]
     for phase, (ax, title) in enumerate(zip(axes, titles), start=1):
@@ -184,15 +213,17 @@ def two_phase_diagram():
             ax.text(x, y, text, ha="center", fontsize=8, color=colour)
 
         box(0.2, 4.2, "sketches + photos\n(seen classes)", "#eeeeee")
-        teacher_text = "teacher (ImageNet)\nfrozen" if phase == 1 else "teacher (ImageNet)\nhead trains"
+        teacher_text = f"teacher ({teacher})\n" + ("frozen" if phase == 1 else "head trains")
         box(6.8, 4.2, teacher_text, "#cfe2f3" if phase == 1 else "#b6d7a8")
-        box(3.6, 1.4, "student\nembedding | seen | 1000", "#fce5cd")
+        box(3.6, 1.4, f"student\nembedding | seen | {head}", "#fce5cd")
         arrow((2.9, 4.8), (6.7, 4.8), "photos only")
         arrow((1.5, 4.1), (4.0, 2.8), "all images", at=(1.6, 3.0))
-        arrow((7.6, 4.1), (6.3, 2.6), "L_KA^S: SCE(student; teacher, m)", "tab:red", rad=0.2, at=(4.6, 3.3))
+        # the label sits between the two input arrows, where no arrow crosses it
+        arrow((7.6, 4.1), (6.3, 2.6), "L_KA^S: SCE(student; teacher, m)", "tab:red", rad=0.2, at=(4.9, 3.7))
         if phase == 2:
             arrow((6.3, 2.3), (8.6, 4.1), "L_KA^T: SCE(teacher; student, m)", "tab:green", rad=0.3, at=(8.4, 2.0))
-        ax.text(5.0, 0.5, "student loss: L_cls + 1.0 L_KA^S + 0.1 L_align (Gaussian prior)", ha="center", fontsize=8.5)
+        ax.text(5.0, 0.5, f"student loss: L_cls + {w_ka:g} L_KA^S + {w_gaussian:g} L_align (Gaussian prior)", ha="center",
+                fontsize=8.5)
     fig.tight_layout()
     return fig
 
@@ -205,26 +236,28 @@ def scatter_panels(panels: Sequence[tuple[str, np.ndarray, Sequence]], *, point_
         hue = np.asarray(hue).astype(str)
         order = sorted(set(hue.tolist()), key=lambda v: (len(v), v))
         sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=hue, hue_order=order,
-                        palette=sns.color_palette("husl", len(order)), s=point_size, linewidth=0, alpha=0.85,
+                        palette=class_palette(order), s=point_size, linewidth=0, alpha=0.85,
                         ax=ax, legend=len(order) <= max_legend)
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
-        if ax.get_legend() is not None:
-            ax.legend(fontsize=7, ncol=2, loc="best")
+        if ax.get_legend() is not None:  # beside its panel, not over the points
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 
 
 def retrieval_rows(queries: Sequence, query_classes: Sequence[str], ranked: Sequence[Sequence],
                    ranked_classes: Sequence[Sequence[str]], row_labels: Sequence[str], *, title: str | None = None):
-    """Each row: the query sketch, then its ranked photos framed green (same class) or red (other class)."""
-    rows, highlight = [], []
+    """Each row: the query sketch, then its ranked photos: a hit (same class) framed green and marked "✓",
+    a miss framed red and marked "✗" (shape as well as colour)."""
+    rows, highlight, marks = [], [], []
     for query, query_class, photos, classes in zip(queries, query_classes, ranked, ranked_classes):
         rows.append([query, *photos])
         highlight.append([None, *["tab:green" if c == query_class else "tab:red" for c in classes]])
+        marks.append([None, *["✓" if c == query_class else "✗" for c in classes]])
     cols = ["query"] + [f"{i + 1}" for i in range(max(len(r) for r in ranked))]
-    return image_grid(rows, row_labels, col_labels=cols, highlight=highlight, cell_size=1.1, title=title)
+    return image_grid(rows, row_labels, col_labels=cols, highlight=highlight, marks=marks, cell_size=1.1, title=title)
 
 
 def teacher_knowledge_bars(tables: dict[str, pd.DataFrame], *, split: str = "unseen"):
@@ -234,9 +267,11 @@ def teacher_knowledge_bars(tables: dict[str, pd.DataFrame], *, split: str = "uns
         part = table[table.split == split].copy()
         part["teacher"] = teacher
         part["top-1"] = part.top1.fillna(0.0)
-        part["label"] = [f"{c}{'' if k else ' (no counterpart)'}" for c, k in zip(part["class"], part.known)]
         frames.append(part)
     data = pd.concat(frames)
+    # one bar group per class: the teachers that cannot name it are listed in its label (their bar is 0)
+    unknown = data[~data.known.astype(bool)].groupby("class")["teacher"].apply(list)
+    data["label"] = [c if c not in unknown else f"{c} (none in {', '.join(unknown[c])})" for c in data["class"]]
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * data["class"].nunique() + 2), 3.6))
     sns.barplot(data=data, x="label", y="top-1", hue="teacher", ax=ax)
     ax.set(xlabel="", ylabel="teacher top-1 on its photos", ylim=(0, 1.05), title=f"what the teacher knows: {split} classes")
@@ -264,7 +299,30 @@ def _curve_panels(data: pd.DataFrame, hue: str, **style):
 def learning_curves(curves: pd.DataFrame, *, arms: Sequence[str] | None = None):
     """Per epoch, mean ± sd over seeds: unseen mAP (a diagnostic: it never selected a model) beside
     held-out seen-class sketch accuracy (what selection reads)."""
-    return _curve_panels(curves if arms is None else curves[curves.arm.isin(arms)], "arm", marker="o")
+    data = curves if arms is None else curves[curves.arm.isin(arms)]
+    # a dash pattern and a marker per arm as well as a colour: a line drawn over an identical one still shows
+    fig = _curve_panels(data, "arm", style="arm", markers=True, dashes=True)
+    same = coinciding(data, "arm", ("unseen_map_diagnostic", "val_acc"))
+    if same:
+        fig.text(0.01, -0.02, "curves that coincide (mean over seeds): " + "; ".join(" = ".join(g) for g in same),
+                 fontsize=8.5, ha="left", va="top")
+    return fig
+
+
+def coinciding(data: pd.DataFrame, by: str, columns: Sequence[str], tolerance: float = 1e-4) -> list[list[str]]:
+    """Groups of `by` values whose mean curves (per epoch, over seeds) agree within `tolerance` in every column."""
+    means = data.groupby([by, "epoch"])[list(columns)].mean()
+    names = list(dict.fromkeys(data[by]))
+    groups: list[list[str]] = []
+    for name in names:
+        for group in groups:
+            a, b = means.loc[group[0]], means.loc[name]
+            if a.shape == b.shape and (a.index == b.index).all() and bool(((a - b).abs() <= tolerance).all().all()):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
+    return [group for group in groups if len(group) > 1]
 
 
 def curves_by_setting(curves: pd.DataFrame):

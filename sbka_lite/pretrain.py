@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from .data.loading import ImageTransform
 from .data.synthetic.world import WORLD_RULE, photo_world_classes, world_photo
 from .device import seed_everything
 from .models import Student, build_backbone, image_config
-from .paths import atomic_write, exclusive, outputs_dir
+from .paths import atomic_write, exclusive, file_sha256, outputs_dir
 
 STAGE_VERSION = 2  # bump when the stage's recipe changes: cached files of older versions are not reused (2: one thread)
 THREADS = 1
@@ -157,11 +156,7 @@ def world_fingerprint(spec: WorldSpec) -> str:
     path = spec.cache_path()
     if not path.is_file():
         return "not trained yet"
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
+    return file_sha256(path)[:12]
 
 
 def student_at_start(backbone: str, num_seen_classes: int, *, pretrained: bool, freeze_norm: bool,

@@ -28,15 +28,12 @@ from typing import Any, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from sbka_lite.codebooks import (CLUSTER_STYLES, CODE_RULES, CODEBOOKS, LABEL_FREE_GRID, LABEL_FREE_LABEL,
-                                 fit_codebooks, label_free_candidates, resolve_style, select,
-                                 select_pq_params, subspace_bounds)
+from sbka_lite.codebooks import CODEBOOKS, fit_codebooks, label_free_candidates, resolve_style, select, subspace_bounds
 from sbka_lite.distances import check_embeddings, euclidean, smallest_k, squared_norms
-from sbka_lite.metrics import evaluate_retrieval
+from sbka_lite.metrics import evaluate_scorer
 
-__all__ = ["CLUSTER_STYLES", "CODE_RULES", "CODEBOOKS", "LABEL_FREE_GRID", "LABEL_FREE_LABEL", "UPPER_BOUND_GRIDS",
-           "UPPER_BOUND_LABEL", "ClusterMatcher", "OneToOneMatcher", "grid_search_upper_bound",
-           "label_free_candidates", "ranked_top_k", "select_pq_params", "subspace_bounds", "upper_bound_grid"]
+__all__ = ["UPPER_BOUND_GRIDS", "UPPER_BOUND_LABEL", "ClusterMatcher", "OneToOneMatcher", "grid_search_upper_bound",
+           "ranked_top_k", "upper_bound_grid"]
 
 UPPER_BOUND_LABEL = "upper bound (tuned on test labels)"
 # The (M, K) grids the official test scripts of zermatt-luo/SBKA print on the test set, keyed by
@@ -223,7 +220,7 @@ def grid_search_upper_bound(query_emb: Any, query_labels: Any, gallery_emb: Any,
                             benchmark: str | None = None, n_subspaces: Sequence[int] | None = None,
                             n_components: Sequence[int] | None = None, blend: float = 0.8,
                             codebook: str = "gmm", style: str = "ours", covariance_type: str | None = None,
-                            code_rule: str | None = None, select_by: str = "map_all", ap: str | None = None,
+                            code_rule: str | None = None, select_by: str = "map_all", preset: Any = None,
                             ks: Sequence[int] = (100, 200), random_state: int = 0, n_jobs: int | None = 1,
                             progress: bool | None = None, **eval_kwargs: Any) -> dict[str, Any]:
     """The official scripts' choice of (M, K): the best test-set score over a grid.
@@ -233,8 +230,8 @@ def grid_search_upper_bound(query_emb: Any, query_labels: Any, gallery_emb: Any,
     one of `benchmark` (`UPPER_BOUND_GRIDS`; an unknown name is a ValueError listing the known
     ones), or `n_subspaces` x `n_components`, each defaulting to the official Sketchy grid
     (M in {2, 4}, K in 22..28). `style`, `covariance_type` and `code_rule` are `ClusterMatcher`'s
-    (``style="official"`` for the scripts' mixture). `ap` and any `eval_kwargs` (``preset=``, ...)
-    go to `evaluate_retrieval`. Returns ``best`` (M, K and its metrics), ``table`` (one row per
+    (``style="official"`` for the scripts' mixture). `preset` and any `eval_kwargs` (``device=``,
+    ``chunk_size=``) go to `sbka_lite.metrics.evaluate_scorer`. Returns ``best`` (M, K and its metrics), ``table`` (one row per
     (M, K): metrics and fit/score seconds), the ``grid`` and ``benchmark``, the matcher settings,
     and the ``preset`` and ``ap`` it was scored under.
     """
@@ -249,8 +246,8 @@ def grid_search_upper_bound(query_emb: Any, query_labels: Any, gallery_emb: Any,
         matcher = ClusterMatcher(m, k, blend=blend, codebook=codebook, style=style, random_state=random_state,
                                  n_jobs=n_jobs, **settings).fit(gallery_emb)
         t1 = time.perf_counter()
-        metrics = evaluate_retrieval(query_emb, query_labels, None, gallery_labels, scorer=matcher,
-                                     ap=ap, ks=ks, **eval_kwargs)
+        metrics = evaluate_scorer(matcher, query_emb, query_labels, gallery_labels, preset=preset, ks=ks,
+                                  **eval_kwargs)
         if select_by not in metrics or not isinstance(metrics[select_by], float):
             raise ValueError(f"select_by must name a float metric such as 'map_all', got {select_by!r}")
         table.append({"n_subspaces": m, "n_components": k,

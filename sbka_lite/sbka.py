@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checkpoint import student_record
 from .models import Student, Teacher
 from .objective import TERMS, ObjectiveSettings, SBKAObjective, StepInputs
 from .schedule import student_lr, teacher_lr
@@ -140,15 +141,8 @@ class SBKAModel(nn.Module):
 
     # ----------------------------------------------------------------- checkpoints
     def checkpoint_state(self) -> dict[str, Any]:
-        """The model's part of a checkpoint (`sbka_lite.checkpoint.load_student` reads the student's)."""
-        state = {
-            "student": self.student.state_dict(),
-            "backbone": self.student.backbone_name,
-            "embedding_dim": self.student.embedding_dim,
-            "teacher_classes": self.student.imagenet_head.out_features,  # 1000, or the photo world's
-            "seen_classes": self.seen_classes,
-            "image_size": self.student.input_size,
-        }
+        """The model's part of a checkpoint: the student's record (`sbka_lite.checkpoint`), and the teacher's."""
+        state = student_record(self.student, self.seen_classes)
         if self.teacher is not None:
             # A pretrained teacher's backbone is rebuilt from the pretrained weights; a randomly
             # initialised one (tests) is stored whole.

@@ -43,16 +43,7 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .config import (  # noqa: F401  (re-exported: the names users import from sbka_lite.train)
-    ALIGNMENTS,
-    PHASE2_KEYS,
-    RESUMABLE_KEYS,
-    SMOKE_OVERRIDES,
-    ConfigError,
-    TrainConfig,
-    load_yaml,
-    parse_set_overrides,
-)
+from .config import PHASE2_KEYS, RESUMABLE_KEYS, ConfigError, TrainConfig, parse_set_overrides, upgrade_saved_config
 from .build import (
     build_loader,
     build_model,
@@ -69,7 +60,7 @@ from .distributed import DistContext, destroy, init_distributed
 from .features import evaluate_unseen
 from .models import Student
 from .objective import TERMS
-from .paths import atomic_write, exclusive
+from .paths import atomic_write, exclusive, shown
 from .run_logs import epoch_row, write_logs
 
 LOSS_TERMS = tuple(TERMS)  # the log columns of the loss terms, in the objective's order
@@ -92,6 +83,18 @@ class TrainResult:
     completed: bool  # False when stopped early by stop_after_steps
     student: Student | None = field(default=None, repr=False)  # the final in-memory model (None if already finished)
 
+    @property
+    def selected_checkpoint(self) -> Path:
+        """The checkpoint chosen on held-out seen-class sketches (never unseen), else the last one."""
+        best = self.best_checkpoint
+        return Path(best) if best and Path(best).is_file() else Path(self.last_checkpoint)
+
+    def __repr__(self) -> str:  # one line: the history has a row per step (tens of thousands of characters)
+        accuracy = "None" if self.best_val_acc is None else f"{self.best_val_acc:.4f}"
+        return (f"TrainResult(run_dir='{shown(self.run_dir)}', completed={self.completed}, steps={len(self.history)}, "
+                f"epochs={len(self.epochs)}, best_epoch={self.best_epoch}, best_val_acc={accuracy}, "
+                f"selection={self.selection!r}, bad_images={len(self.bad_images)})")
+
     def history_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.history)
 
@@ -103,6 +106,7 @@ class TrainResult:
 
 
 def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
+    saved = upgrade_saved_config(saved)
     current = config.to_dict()
     # A key the saved run does not know is newer than the run; its default keeps the old behaviour.
     changed = sorted(key for key in current if key not in RESUMABLE_KEYS and key in saved and saved[key] != current[key])
@@ -115,6 +119,7 @@ def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
 def _check_branchable(saved: dict, state: dict, config: TrainConfig, path: Path) -> None:
     """A branch starts phase 2 from `path`: a run with this config up to phase-2-only keys, stopped
     exactly at the end of its warm-up, whose teacher taught in phase 1 as this run's will."""
+    saved = upgrade_saved_config(saved)
     current = config.to_dict()
     changed = sorted(key for key in current if key not in RESUMABLE_KEYS | PHASE2_KEYS and key in saved
                      and saved[key] != current[key])
@@ -254,7 +259,8 @@ class _Run:
                 sampler.set_epoch(epoch, state.step_in_epoch)
                 rows = [r for r in state.history if r["epoch"] == epoch]
                 started = time.perf_counter() - sum(r["seconds"] for r in rows)
-                bar.set_description(f"epoch {epoch + 1}/{config.epochs} phase {phase}")
+                # epochs count from 0, as in epochs.csv, the tables and warmup_epochs ("phase 2 from epoch 10")
+                bar.set_description(f"epoch {epoch} of 0-{config.epochs - 1}, phase {phase}")
                 if not self._run_steps(loader, sampler, epoch, rows, bar):
                     return self.result(False)
                 self.end_epoch(epoch, phase, lr, rows, val_items, time.perf_counter() - started)
@@ -268,7 +274,7 @@ class _Run:
         """The steps of one epoch; False when `stop_after_steps` interrupted it (last.pt written)."""
         config, state = self.config, self.state
         for batch in loader:
-            rows.append(self.train_step(batch, epoch))
+            rows.append(self._step_and_log(batch, epoch))
             bar.update()
             bar.set_postfix(loss=f"{rows[-1]['loss_student']:.3f}", acc=f"{rows[-1]['train_acc']:.2f}")
             mid_epoch = state.step_in_epoch < sampler.steps_per_epoch
@@ -282,7 +288,8 @@ class _Run:
                 return False
         return True
 
-    def train_step(self, batch, epoch: int) -> dict:
+    def _step_and_log(self, batch, epoch: int) -> dict:
+        """One `Trainer.step`, its row appended to the history (the log of every step)."""
         state = self.state
         if batch.images.numel() == 0:
             state.bad_log.update(0, batch.bad_paths)
@@ -318,7 +325,7 @@ class _Run:
         state.epoch_rows.append({**epoch_row(epoch, phase, lr, rows, val_acc, seconds), "val_loss": val_loss})
         if config.diagnose_unseen and self.dist.is_main:  # a learning curve: _selects never reads it
             state.epoch_rows[-1]["unseen_map_diagnostic"] = evaluate_unseen(
-                self.model.student, self.benchmark, image_size=self.model.student.input_size, ap="voc",
+                self.model.student, self.benchmark, image_size=self.model.student.input_size,
                 progress=False)["map_all"]
             self.model.train()
         improved = self._selects(epoch, selection_key(state.epoch_rows[-1]))
@@ -338,7 +345,7 @@ class _Run:
         self.write_logs()
         if self.progress and self.dist.is_main:
             shown = "n/a" if val_acc is None else f"{val_acc:.3f} (loss {val_loss:.3f})"
-            tqdm.write(f"epoch {epoch + 1}/{config.epochs} (phase {phase}): loss {state.epoch_rows[-1]['loss_student']:.4f}, "
+            tqdm.write(f"epoch {epoch} of 0-{config.epochs - 1} (phase {phase}): loss {state.epoch_rows[-1]['loss_student']:.4f}, "
                        f"held-out seen-class sketch acc {shown}")
 
 

@@ -62,7 +62,7 @@ ARMS: dict[str, dict[str, Any]] = {
     # plain fine-tuning: L_cls only; the ImageNet head frozen (no term reads it)
     "finetune": dict(alignment="none", gaussian=False),
     # fine-tuning + L_align on the layer-normalised feature
-    "finetune_gaussian_layernorm": dict(alignment="none", gaussian=True, align_feature="layernorm"),
+    "finetune_gaussian_layernorm": dict(alignment="none", gaussian=True, gaussian_feature="layernorm"),
     # one-way: L_cls + L_KA^S + L_align(raw); phase2_lr_scale must be ignored (no phase 2 without a learning teacher)
     "one_way": dict(alignment="teacher_to_student", gaussian=True, phase2_lr_scale=3.0),
     # one-way without L_align, BatchNorm frozen in the student
@@ -78,12 +78,12 @@ ARMS: dict[str, dict[str, Any]] = {
     # phase-2 lr scaled (student and teacher)
     "bidirectional_phase2_lr_scale": dict(alignment="bidirectional", gaussian=True, phase2_lr_scale=0.25),
     # L_align on the layer-normalised feature, BatchNorm frozen in the student
-    "bidirectional_layernorm_freeze_norm": dict(alignment="bidirectional", gaussian=True, align_feature="layernorm",
+    "bidirectional_layernorm_freeze_norm": dict(alignment="bidirectional", gaussian=True, gaussian_feature="layernorm",
                                                 freeze_norm=True),
 }
 
 STEP_KEYS = ("step", "epoch", "phase", "lr", "loss_student", "loss_cls", "loss_ka_student", "loss_ka_teacher",
-             "loss_align", "train_acc", "images")
+             "loss_gaussian", "train_acc", "images")
 EPOCH_KEYS = ("epoch", "phase", "val_acc", "val_loss")
 
 

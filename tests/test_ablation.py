@@ -4,7 +4,7 @@ import json
 import pytest
 
 from sbka_lite.experiments import ablation
-from sbka_lite.tutorial.series import training_config
+from sbka_lite.config import training_config
 
 
 @pytest.mark.slow

@@ -16,8 +16,8 @@ from sbka_lite.data.loading import (
     MixedBatchSampler,
     MixedSketchPhotoDataset,
     collate_mixed,
-    read_image,
 )
+from sbka_lite.data.decode import decode_image as read_image
 from train_fakes import FakeBenchmark
 
 HALF = ((0.5,) * 3, (0.5,) * 3)

@@ -14,8 +14,9 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from sbka_lite import metrics, metrics_engine
-from sbka_lite.metrics import (class_balanced_mean, evaluate_retrieval, evaluate_scorer, evaluate_scores,
-                               pairwise_distances)
+from sbka_lite.distances import pairwise_distances
+from sbka_lite.metrics import class_balanced_mean, evaluate_retrieval, evaluate_scorer, evaluate_scores
+from sbka_lite.metrics_conventions import resolve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,7 +105,7 @@ def cpu_backend(request, monkeypatch):
 def test_tied_scores_match_references(tied_problem, ap, cpu_backend):
     dist, query_labels, gallery_labels = tied_problem
     ks = (1, 5, 20, 100)
-    result = evaluate_scores(dist, query_labels, gallery_labels, ap=ap, ks=ks, chunk_size=7, device="cpu")
+    result = evaluate_scores(dist, query_labels, gallery_labels, preset=resolve(ap=ap), ks=ks, chunk_size=7, device="cpu")
     assert_matches_reference(result, reference_all(dist, query_labels, gallery_labels, ap, ks))
 
 
@@ -114,10 +115,10 @@ def test_sklearn_convention_is_average_precision_score(ap):
     rng = np.random.default_rng(1)
     dist = rng.random((30, 200))
     query_labels, gallery_labels = rng.integers(0, 5, 30), rng.integers(0, 5, 200)
-    result = evaluate_scores(dist, query_labels, gallery_labels, ap="sklearn", device="cpu")
+    result = evaluate_scores(dist, query_labels, gallery_labels, preset=resolve(ap="sklearn"), device="cpu")
     expected = [average_precision_score(gallery_labels == label, -row) for row, label in zip(dist, query_labels)]
     np.testing.assert_allclose(result["per_query"]["ap_all"], expected, atol=1e-12)
-    voc = evaluate_scores(dist, query_labels, gallery_labels, ap="voc", device="cpu")
+    voc = evaluate_scores(dist, query_labels, gallery_labels, device="cpu")
     # Interpolation only ever raises precision, so VOC AP >= the non-interpolated AP.
     assert (voc["per_query"]["ap_all"] >= result["per_query"]["ap_all"] - 1e-12).all()
     assert (voc["per_query"]["ap_all"] > result["per_query"]["ap_all"]).any()
@@ -132,7 +133,7 @@ def test_integer_embeddings_rank_by_euclidean_distance(ap, cpu_backend):
     query_labels, gallery_labels = rng.integers(0, 3, 35), rng.integers(0, 3, 80)
     dist = ((query[:, None, :].astype(np.float64) - gallery[None]) ** 2).sum(-1)
     ks = (3, 10, 100)
-    result = evaluate_retrieval(query, query_labels, gallery, gallery_labels, ap=ap, ks=ks,
+    result = evaluate_retrieval(query, query_labels, gallery, gallery_labels, preset=resolve(ap=ap), ks=ks,
                                 chunk_size=4, device="cpu")
     assert_matches_reference(result, reference_all(dist, query_labels, gallery_labels, ap, ks))
 
@@ -196,7 +197,7 @@ def test_voc_ap_of_a_hand_ranked_query():
     assert voc["map_all"] == pytest.approx(11 / 18)
     assert voc["map_4"] == pytest.approx(4 / 9)
     assert voc["prec_4"] == pytest.approx(0.5)
-    assert evaluate_scores(dist, ["cat"], labels, ap="sklearn", device="cpu")["map_all"] == pytest.approx(5 / 9)
+    assert evaluate_scores(dist, ["cat"], labels, preset=resolve(ap="sklearn"), device="cpu")["map_all"] == pytest.approx(5 / 9)
 
 
 def test_stable_argsort_loop_reproduces_the_metrics_exactly(tied_problem):
@@ -290,7 +291,7 @@ def test_query_without_relevant_gallery_item_counts_as_zero():
 
 def test_one_item_gallery_and_k_beyond_gallery():
     for ap in ("voc", "sklearn"):
-        result = evaluate_retrieval(np.ones((2, 3)), [1, 2], np.zeros((1, 3)), [1], ap=ap, device="cpu")
+        result = evaluate_retrieval(np.ones((2, 3)), [1, 2], np.zeros((1, 3)), [1], preset=resolve(ap=ap), device="cpu")
         assert result["per_query"]["ap_all"].tolist() == [1.0, 0.0]
         assert result["per_query"]["ap_200"].tolist() == [1.0, 0.0]
         # top-200 of a one-item gallery is that item: precision divides by min(k, n_gallery)
@@ -343,7 +344,7 @@ def test_mismatched_inputs_raise():
     with pytest.raises(ValueError, match="both be ints or both be strings"):
         evaluate_retrieval(query, [0, 1, 2], gallery, ["a"] * 5, device="cpu")
     with pytest.raises(ValueError, match="ap must be one of"):
-        evaluate_retrieval(query, [0] * 3, gallery, [0] * 5, ap="trec", device="cpu")
+        evaluate_retrieval(query, [0] * 3, gallery, [0] * 5, preset=resolve(ap="trec"), device="cpu")
     with pytest.raises(ValueError, match="positive ints"):
         evaluate_retrieval(query, [0] * 3, gallery, [0] * 5, ks=(0,), device="cpu")
     with pytest.raises(ValueError, match="expected \\(3, 5\\)"):
@@ -351,8 +352,13 @@ def test_mismatched_inputs_raise():
                         query, [0] * 3, [0] * 5, device="cpu")
     with pytest.raises(ValueError, match="scores has|query_labels has"):
         evaluate_scores(np.zeros((3, 5)), [0] * 2, [0] * 5, device="cpu")
-    with pytest.raises(ValueError, match="either scores or scorer"):
-        evaluate_retrieval(query, [0] * 3, None, [0] * 5, scores=np.zeros((3, 5)), scorer=object())
+    # the keywords that moved say where they went
+    with pytest.raises(TypeError, match=r"scorer=: use evaluate_scorer\(scorer, query_emb"):
+        evaluate_retrieval(query, [0] * 3, None, [0] * 5, scorer=object())
+    with pytest.raises(TypeError, match=r"ap=: use preset=resolve\(preset, ap=...\)"):
+        evaluate_retrieval(query, [0] * 3, gallery, [0] * 5, ap="voc")
+    with pytest.raises(TypeError, match="typo=: no such keyword"):
+        evaluate_scores(np.zeros((3, 5)), [0] * 3, [0] * 5, typo=1)
 
 
 def _benchmark_module():

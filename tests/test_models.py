@@ -11,6 +11,7 @@ from sbka_lite.models import (
     Teacher,
     build_backbone,
     image_config,
+    input_size_of,
     load_state_dict_in_order,
 )
 from train_fakes import TINY_BACKBONE
@@ -127,3 +128,18 @@ def test_teacher_is_frozen_except_head_in_phase_two_and_keeps_bn_statistics():
             assert torch.equal(value, running[key]), f"BatchNorm statistic {key} moved"
     with pytest.raises(ValueError):
         teacher.set_phase(3)
+
+
+def test_image_size_zero_means_the_backbones_pretrained_input_size_everywhere(tmp_path):
+    from sbka_lite.build import build_model, world_of
+    from train_fakes import tiny_config
+
+    assert input_size_of(TINY_BACKBONE) == image_config(build_backbone(TINY_BACKBONE, pretrained=False)).input_size == 160
+    assert input_size_of(DEFAULT_BACKBONE) == 224 and input_size_of(TINY_BACKBONE, 96) == 96
+    with pytest.raises(ValueError, match="set image_size"):
+        input_size_of("no_such_backbone_xyz")
+    config = tiny_config(tmp_path, image_size=0, alignment="none", gaussian=False)
+    assert build_model(config, ["a", "b"], None).student.input_size == 160
+    # the photo world is rendered at the run's size, not a fixed 224
+    assert world_of(config.replace(pretraining="photo_world", benchmark="synthetic", pretrained=True)).image_size == 160
+

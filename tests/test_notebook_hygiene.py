@@ -48,3 +48,35 @@ def test_strip_outputs_cleans_a_dirty_notebook(tmp_path):
     clean = nbformat.read(path, as_version=4)
     assert clean.cells[0].outputs == [] and clean.cells[0].execution_count is None
     assert strip_outputs(path) is False
+
+
+def test_a_kernel_started_inside_a_notebook_leaves_no_transport_warning_in_its_outputs(tmp_path, monkeypatch):
+    """Notebook 05's sweeps run notebooks from a notebook: each nested kernel's start-up warnings
+    ("Kernel is running over TCP without encryption") used to land in the outer notebook's outputs."""
+    from sbka_lite.tutorial.notebooks import run_notebook
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # under pytest ipykernel does not forward a child's stderr
+
+    inner, outer = tmp_path / "inner.ipynb", tmp_path / "outer.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), inner)
+    code = (f"from sbka_lite.tutorial.notebooks import run_notebook\n"
+            f"run_notebook({str(inner)!r}, {str(tmp_path / 'inner_out.ipynb')!r})\nprint('inner ran')")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)],
+                                            metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                     "display_name": "Python 3"}}), outer)
+    executed = nbformat.read(run_notebook(outer, tmp_path / "outer_out.ipynb"), as_version=4)
+    text = "".join(output.get("text", "") for cell in executed.cells for output in cell.get("outputs", []))
+    assert "inner ran" in text and "WARNING" not in text and "encryption" not in text, text
+
+
+def test_kernels_started_at_once_get_their_own_sockets_outside_the_checkout():
+    import os
+    import tempfile
+
+    from sbka_lite.tutorial.notebooks import LocalKernelManager
+
+    first, second = LocalKernelManager(kernel_name="python3"), LocalKernelManager(kernel_name="python3")
+    if os.name == "nt":
+        pytest.skip("Windows kernels use TCP")
+    assert first.transport == second.transport == "ipc"
+    assert first.ip != second.ip and all(os.path.dirname(m.ip) == tempfile.gettempdir() for m in (first, second))

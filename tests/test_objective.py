@@ -10,7 +10,7 @@ from sbka_lite.objective import TERMS, ObjectiveSettings, SBKAObjective, StepInp
 
 
 def _config(**changes):
-    values = dict(alignment="bidirectional", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
+    values = dict(alignment="bidirectional", gaussian=True, w_ka=1.0, w_gaussian=0.1, mask_scale=0.3,
                   teacher_grad_to_student=False, warmup_epochs=2)
     values.update(changes)
     return ObjectiveSettings(**values)
@@ -31,19 +31,19 @@ def _inputs(seed=0, photos=(False, True, True, False, True), classes=7):
 
 
 def test_registry_names_every_term_once_with_its_side_and_weight():
-    assert list(TERMS) == ["loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_align"]
+    assert list(TERMS) == ["loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_gaussian"]
     assert {name: t.trains for name, t in TERMS.items()} == {
-        "loss_cls": "student", "loss_ka_student": "student", "loss_ka_teacher": "teacher", "loss_align": "student"}
-    assert TERMS["loss_ka_student"].weight == "w_ka" and TERMS["loss_align"].weight == "w_align"
+        "loss_cls": "student", "loss_ka_student": "student", "loss_ka_teacher": "teacher", "loss_gaussian": "student"}
+    assert TERMS["loss_ka_student"].weight == "w_ka" and TERMS["loss_gaussian"].weight == "w_gaussian"
     assert [t.symbol for t in TERMS.values()] == ["L_cls", "L_KA^S", "L_KA^T", "L_align"]
 
 
 @pytest.mark.parametrize("alignment, gaussian, epoch, active", [
     ("none", False, 5, {"loss_cls"}),
-    ("none", True, 5, {"loss_cls", "loss_align"}),
-    ("teacher_to_student", True, 5, {"loss_cls", "loss_ka_student", "loss_align"}),
-    ("bidirectional", True, 1, {"loss_cls", "loss_ka_student", "loss_align"}),  # warm-up
-    ("bidirectional", True, 2, {"loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_align"}),
+    ("none", True, 5, {"loss_cls", "loss_gaussian"}),
+    ("teacher_to_student", True, 5, {"loss_cls", "loss_ka_student", "loss_gaussian"}),
+    ("bidirectional", True, 1, {"loss_cls", "loss_ka_student", "loss_gaussian"}),  # warm-up
+    ("bidirectional", True, 2, {"loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_gaussian"}),
 ])
 def test_which_terms_each_phase_uses(alignment, gaussian, epoch, active):
     objective = SBKAObjective(_config(alignment=alignment, gaussian=gaussian))
@@ -56,12 +56,12 @@ def test_which_terms_each_phase_uses(alignment, gaussian, epoch, active):
 
 def test_totals_are_the_papers_weighted_sums_on_photos_only():
     inputs = _inputs()
-    objective = SBKAObjective(_config(w_ka=0.7, w_align=0.2))
+    objective = SBKAObjective(_config(w_ka=0.7, w_gaussian=0.2))
     losses = objective(inputs, phase=2)
     photos = inputs.is_photo
     cls = torch.nn.functional.cross_entropy(inputs.student.seen_logits, inputs.labels)
-    ka_s = soft_cross_entropy(inputs.student.imagenet_logits[photos], inputs.teacher_logits, semantic_mask=inputs.photo_mask)
-    ka_t = soft_cross_entropy(inputs.teacher_logits, inputs.student.imagenet_logits[photos], semantic_mask=inputs.photo_mask)
+    ka_s = soft_cross_entropy(inputs.student.imagenet_logits[photos], inputs.teacher_logits, semantic_mask=inputs.mask_rows)
+    ka_t = soft_cross_entropy(inputs.teacher_logits, inputs.student.imagenet_logits[photos], semantic_mask=inputs.mask_rows)
     align = gaussian_alignment(inputs.student.features, inputs.noise)
     assert losses.student.item() == pytest.approx((cls + 0.7 * ka_s + 0.2 * align).item(), rel=1e-6)
     assert losses.teacher.item() == pytest.approx(ka_t.item(), rel=1e-6)

@@ -8,8 +8,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
-    ["paths", "device", "ownership"],
-    ["config", "data", "losses", "distances"],
+    ["paths", "device"],
+    ["config", "data", "losses", "distances", "ownership"],
     ["models", "metrics_conventions", "codebooks", "schedule"],
     ["metrics_engine"],
     ["metrics"],

@@ -56,3 +56,97 @@ def test_curves_by_setting_draws_each_settings_mean_curve():
     drawn = {tuple(np.round(line.get_ydata(), 3)) for line in fig.axes[0].get_lines() if len(line.get_ydata()) == 3}
     assert {(0.205, 0.305, 0.405), (0.805, 0.705, 0.605)} <= drawn  # each setting's mean over seeds, per epoch
     plt.close(fig)
+
+
+def test_teacher_knowledge_has_one_bar_group_per_class_whoever_knows_it():
+    import pandas as pd
+
+    from sbka_lite.plots import teacher_knowledge_bars
+
+    def table(known):
+        return pd.DataFrame({"class": ["guitar", "violin", "teapot"], "split": "unseen", "known": known,
+                             "top1": [0.9 if k else None for k in known]})
+
+    fig = teacher_knowledge_bars({"imagenet": table([False, True, True]), "photo_world": table([True, False, True])})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert len(labels) == 3, labels  # not one group per (class, known) pair
+    assert "guitar (none in imagenet)" in labels and "violin (none in photo_world)" in labels and "teapot" in labels
+
+
+def test_the_two_phase_diagram_is_drawn_from_the_runs_configuration():
+    from sbka_lite.config import training_config
+
+    def texts(fig):
+        return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+    recipe = training_config(False)  # the demo: a photo-world teacher
+    assert recipe.pretraining == "photo_world"
+    drawn = texts(plots.two_phase_diagram(recipe))
+    assert "photo world, 42 classes" in drawn and "ImageNet" not in drawn and "| seen | 42" in drawn
+    imagenet = texts(plots.two_phase_diagram(recipe.replace(pretraining="imagenet", w_gaussian=0.2)))
+    assert "ImageNet, 1000 classes" in imagenet and "0.2 L_align" in imagenet
+    plt.close("all")
+
+
+def test_learning_curves_show_coinciding_arms_and_say_so():
+    rows = [{"arm": arm, "seed": seed, "epoch": epoch, "unseen_map_diagnostic": 0.5 + 0.01 * epoch + shift,
+             "val_acc": 0.8 + 0.01 * epoch}
+            for arm, shift in (("finetune", 0.05), ("one_way", 0.0), ("bidirectional", 0.0))
+            for seed in (0, 1) for epoch in range(4)]
+    curves = pd.DataFrame(rows)
+    assert plots.coinciding(curves, "arm", ("unseen_map_diagnostic", "val_acc")) == [["one_way", "bidirectional"]]
+    fig = plots.learning_curves(curves)
+    styles = {line.get_linestyle() for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 4}
+    assert len(styles) >= 2, styles  # the arm drawn on top does not hide the one beneath by line style alone
+    assert any("one_way = bidirectional" in text.get_text() for text in fig.texts), [t.get_text() for t in fig.texts]
+    plt.close("all")
+
+
+def test_umap_legend_matches_what_is_plotted_and_separates_classes_and_modalities():
+    rng = np.random.default_rng(0)
+    names = [f"class{i:02d}" for i in range(11)]  # the benchmark's 11 unseen classes
+    classes = [names[i % 11] for i in range(44)]
+    modality = ["sketch"] * 22 + ["photo"] * 22
+    coords = rng.normal(size=(44, 2))
+    fig = plots.umap_panels([("before", coords, classes, modality), ("after", coords, classes, modality)])
+    legend = fig.legends[0]
+    entries = {text.get_text(): handle for text, handle in zip(legend.get_texts(), legend.legend_handles)}
+    assert set(entries) == set(names) | {"photo", "sketch"}
+    # modalities differ by marker, classes by colour, and no two classes share a colour
+    assert entries["photo"].get_marker() != entries["sketch"].get_marker()
+    colours = [matplotlib.colors.to_hex(entries[n].get_color()) for n in names]
+    assert len(set(colours)) == 11
+    # each plotted series has a legend entry: the scatter colours are exactly the classes' colours
+    plotted = {matplotlib.colors.to_hex(c) for coll in fig.axes[0].collections for c in coll.get_facecolors()}
+    assert plotted == set(colours)
+    # the legend sits outside the axes, not over a cluster
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert all(box.x0 >= ax.get_window_extent().x1 - 1 for ax in fig.axes)
+    plt.close("all")
+
+
+def test_retrieval_rows_mark_hits_and_misses_by_symbol_as_well_as_colour(recwarn):
+    img = Image.new("RGB", (8, 8), "white")
+    fig = plots.retrieval_rows([img], ["cat"], [[img, img, img]], [["cat", "dog", "cat"]], ["cat"])
+    marks = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert marks == ["✓", "✗", "✓"]
+    fig.canvas.draw()  # the symbols exist in the default font: no "missing glyph" warning
+    assert not [w for w in recwarn if "missing" in str(w.message).lower()]
+    plt.close("all")
+
+
+def test_per_class_presets_show_every_marker_and_merge_identical_presets():
+    from sbka_lite.evaluation import plot_per_class_presets
+
+    frame = pd.DataFrame({"sbka": [1.0, 0.5, 0.2], "sake": [1.0, 0.5, 0.2], "zse": [0.9, 0.6, 0.2]},
+                         index=["cat", "dog", "cow"])
+    fig = plot_per_class_presets(frame)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["sbka = sake", "zse"]  # one entry per distinct series, saying which coincide
+    points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    assert len({tuple(p) for p in np.round(points, 9)}) == len(points)  # no marker on top of another
+    low, high = ax.get_xlim()
+    assert low < 0.2 and high > 1.0  # nothing clipped at the axis
+    plt.close("all")

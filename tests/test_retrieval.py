@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from sbka_lite.metrics import evaluate_retrieval
+from sbka_lite.metrics import evaluate_retrieval, evaluate_scorer
 from sbka_lite.data.specs import BENCHMARKS
-from sbka_lite.retrieval import (LABEL_FREE_GRID, UPPER_BOUND_GRIDS, UPPER_BOUND_LABEL, ClusterMatcher,
-                                 OneToOneMatcher, grid_search_upper_bound, label_free_candidates, ranked_top_k,
-                                 select_pq_params, subspace_bounds, upper_bound_grid)
+from sbka_lite.codebooks import LABEL_FREE_GRID, label_free_candidates, select_pq_params, subspace_bounds
+from sbka_lite.retrieval import (UPPER_BOUND_GRIDS, UPPER_BOUND_LABEL, ClusterMatcher, OneToOneMatcher,
+                                 grid_search_upper_bound, ranked_top_k, upper_bound_grid)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def test_one_to_one_matcher_is_euclidean_distance(data):
     query, query_labels, gallery, gallery_labels = data
     matcher = OneToOneMatcher().fit(gallery)
     np.testing.assert_allclose(matcher.score(query), cdist(query, gallery), atol=2e-4)
-    via_scorer = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+    via_scorer = evaluate_scorer(matcher, query, query_labels, gallery_labels, device="cpu")
     via_embeddings = evaluate_retrieval(query, query_labels, gallery, gallery_labels, device="cpu")
     assert via_scorer["map_all"] == pytest.approx(via_embeddings["map_all"], abs=1e-3)
 
@@ -78,7 +78,7 @@ def test_cluster_matching_helps_on_clustered_gallery(data):
     query, query_labels, gallery, gallery_labels = data
     one_to_one = evaluate_retrieval(query, query_labels, gallery, gallery_labels, device="cpu")
     matcher = ClusterMatcher(2, 6).fit(gallery)
-    cluster = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+    cluster = evaluate_scorer(matcher, query, query_labels, gallery_labels, device="cpu")
     assert cluster["map_all"] > one_to_one["map_all"] + 0.05
 
 
@@ -113,7 +113,7 @@ def test_grid_search_is_labelled_upper_bound_and_beats_label_free(data):
     assert result["best"]["map_all"] == max(row["map_all"] for row in result["table"])
     label_free = ClusterMatcher("auto", "auto", candidate_subspaces=(1, 2),
                                 candidate_components=(3, 6, 12)).fit(gallery)
-    honest = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=label_free, device="cpu")
+    honest = evaluate_scorer(label_free, query, query_labels, gallery_labels, device="cpu")
     assert honest["map_all"] <= result["best"]["map_all"]
 
 
@@ -218,7 +218,7 @@ def test_grid_search_runs_a_benchmark_grid_in_the_official_style():
     assert settings == ("quickdraw", "full", "nearest_mean")
     best = result["best"]
     by_hand = ClusterMatcher(2, best["n_components"], style="official").fit(gallery)
-    again = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=by_hand, device="cpu")
+    again = evaluate_scorer(by_hand, query, query_labels, gallery_labels, device="cpu")
     assert again["map_all"] == pytest.approx(best["map_all"], abs=1e-9)
     default = grid_search_upper_bound(query, query_labels, gallery, gallery_labels, n_components=(3,), device="cpu")
     assert [(row["n_subspaces"], row["n_components"]) for row in default["table"]] == [(2, 3), (4, 3)]
@@ -229,7 +229,7 @@ def test_grid_search_runs_a_benchmark_grid_in_the_official_style():
     assert overridden["code_rule"] == "nearest_mean"
     for rule, row in (("nearest_mean", overridden["table"][0]), ("posterior", default["table"][0])):
         matcher = ClusterMatcher(2, 3, code_rule=rule).fit(gallery)
-        by_hand = evaluate_retrieval(query, query_labels, None, gallery_labels, scorer=matcher, device="cpu")
+        by_hand = evaluate_scorer(matcher, query, query_labels, gallery_labels, device="cpu")
         assert row["map_all"] == pytest.approx(by_hand["map_all"], abs=1e-9)
     assert overridden["table"][0]["map_all"] != pytest.approx(default["table"][0]["map_all"], abs=1e-4)
     with pytest.raises(ValueError, match="not both"):

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from sbka_lite.checkpoint import save_checkpoint
 from sbka_lite.data.synthetic import draw_photo, draw_sketch
 from sbka_lite.features import Embedder
-from sbka_lite.metrics import exact_topk
+from sbka_lite.distances import exact_topk
 from sbka_lite.models import Student
 from sbka_lite.search import (
     MAX_PHOTO_PIXELS, EmbeddingCache, FaissIndex, ForeignFileError, ModelInfo, ModelMismatchError, SearchCacheWarning,

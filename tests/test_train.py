@@ -1,8 +1,8 @@
-"""The two-phase trainer: config validation, switches, resume, DDP, logs, features and the CLI."""
+"""Training runs end to end: the terms per phase, switches, resume, logs, selection, branching and the CLI.
+
+(The config's own checks are in test_config.py.)"""
 import copy
 import json
-import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +10,16 @@ import pytest
 import torch
 
 import sbka_lite.objective as objective_module
-import sbka_lite.train as train_module
 from sbka_lite.checkpoint import load_checkpoint, load_student
 from sbka_lite.data.errors import ImageReadError
 from sbka_lite.device import seed_everything
-from sbka_lite.features import embed_split, evaluate_unseen, extract_embeddings
-from sbka_lite.models import Student, image_config
+from sbka_lite.models import Student
 from sbka_lite.build import semantic_mask_of
-from sbka_lite.train import ConfigError, TrainConfig, load_yaml, main, train
+from sbka_lite.train import main, train
 from train_fakes import TINY_BACKBONE, FakeBenchmark, tiny_config, tiny_trainer
 
 REPO = Path(__file__).resolve().parents[1]
-LOSS_COLUMNS = ("loss_student", "loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_align", "train_acc")
+LOSS_COLUMNS = ("loss_student", "loss_cls", "loss_ka_student", "loss_ka_teacher", "loss_gaussian", "train_acc")
 
 
 @pytest.fixture(autouse=True)
@@ -38,70 +36,6 @@ def bench(tmp_path_factory):
     return FakeBenchmark(tmp_path_factory.mktemp("bench"))
 
 
-# ----------------------------------------------------------------------------- config
-
-
-def test_config_rejects_unknown_keys_and_wrong_types_by_name():
-    with pytest.raises(ConfigError, match=r"unknown key 'epoch'.*did you mean epochs"):
-        TrainConfig.from_dict({"epoch": 3})
-    with pytest.raises(ConfigError, match="epochs must be int, got str"):
-        TrainConfig.from_dict({"epochs": "3"})
-    with pytest.raises(ConfigError, match="gaussian must be bool, got int"):
-        TrainConfig.from_dict({"gaussian": 1})
-    with pytest.raises(ConfigError, match="epochs must be int, got bool"):
-        TrainConfig.from_dict({"epochs": True})
-    with pytest.raises(ConfigError, match="TrainConfig: epochs must be int, got str"):
-        TrainConfig(epochs="3")
-    with pytest.raises(ConfigError, match="alignment='both'"):
-        TrainConfig.from_dict({"alignment": "both"})
-    with pytest.raises(ConfigError, match="lr="):
-        TrainConfig.from_dict({"lr": 0})
-    config = TrainConfig.from_dict({"lr": 1, "w_ka": 2})  # ints are fine where floats are expected
-    assert config.lr == 1.0 and isinstance(config.w_ka, float)
-    assert config.replace(epochs=12).epochs == 12
-    with pytest.raises(ConfigError):
-        config.replace(epochs=3.5)
-    with pytest.warns(UserWarning, match="phase 2 never starts"):
-        config.replace(epochs=3)
-
-
-def test_yaml_configs_parse_scientific_floats_and_name_the_file(tmp_path):
-    assert load_yaml("lr: 1e-4\nseed: 3\nname: x") == {"lr": 1e-4, "seed": 3, "name": "x"}
-    good = tmp_path / "good.yaml"
-    good.write_text("lr: 3e-4\nepochs: 4\nwarmup_epochs: 2\n")
-    assert TrainConfig.from_yaml(good, {"seed": 5}).lr == 3e-4
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("epochs: 4\nwarmpu_epochs: 2\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'warmpu_epochs'"):
-        TrainConfig.from_yaml(bad)
-
-
-@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "configs").glob("*.yaml")))
-def test_shipped_configs_are_valid(name):
-    config = TrainConfig.from_yaml(REPO / "configs" / name)
-    assert config.alignment in train_module.ALIGNMENTS
-    if name.startswith("paper_"):
-        assert (config.lr, config.weight_decay, config.epochs, config.image_size) == (1e-4, 5e-4, 20, 224)
-        official = {"quickdraw": (11, 99, 4, 1.0, "last"), "tuberlin": (21, 189, 6, 0.5, "official")}.get(
-            config.benchmark, (70, 140, 10, 1.0, "official"))  # batch, warm-up, teacher lr factor, selection
-        assert (config.sketches_per_batch, config.photos_per_batch, config.warmup_epochs, config.teacher_lr_factor,
-                config.selection) == official
-        assert config.augment_style == "official" and config.steps_per_epoch == 0
-
-
-def test_cli_prints_the_resolved_config(capsys):
-    assert main(["--config", str(REPO / "configs" / "demo.yaml"), "--set", "epochs=5", "--set", "lr=2e-4",
-                 "--smoke", "--print-config"]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    # --smoke shrinks what was not set explicitly; an explicit --set wins (issue: --smoke used to override it)
-    assert printed["lr"] == 2e-4 and printed["epochs"] == 5
-    assert printed["steps_per_epoch"] == train_module.SMOKE_OVERRIDES["steps_per_epoch"]
-    assert printed["synthetic_size"] == "smoke"
-    with pytest.raises(SystemExit):
-        main(["--set", "no_such_key=1", "--print-config"])
-    assert "unknown key 'no_such_key'" in capsys.readouterr().err
-
-
 # ----------------------------------------------------------------------------- training
 
 
@@ -111,9 +45,9 @@ def test_bidirectional_run_logs_every_term_in_the_right_phase(tmp_path, bench):
     phase1, phase2 = result.history[:2], result.history[2:]
     assert all(r["phase"] == 1 and r["loss_ka_teacher"] is None for r in phase1)
     assert all(r["phase"] == 2 and r["loss_ka_teacher"] > 0 for r in phase2)
-    assert all(r["loss_cls"] > 0 and r["loss_ka_student"] > 0 and r["loss_align"] > 0 for r in result.history)
+    assert all(r["loss_cls"] > 0 and r["loss_ka_student"] > 0 and r["loss_gaussian"] > 0 for r in result.history)
     for row in result.history:
-        want = row["loss_cls"] + 1.0 * row["loss_ka_student"] + 0.1 * row["loss_align"]
+        want = row["loss_cls"] + 1.0 * row["loss_ka_student"] + 0.1 * row["loss_gaussian"]
         assert row["loss_student"] == pytest.approx(want, rel=1e-5)
     assert result.history[0]["lr"] == 1e-3 and result.history[2]["lr"] == pytest.approx(1e-3 * 0.001 ** 0.5)
     assert all(r["images"] == 9 for r in result.history)
@@ -161,7 +95,7 @@ def test_teacher_learns_only_its_head_and_only_in_phase_two(tmp_path, bench):
 
 def test_alignment_switches(tmp_path, bench):
     none = train(tiny_config(tmp_path / "a", alignment="none", gaussian=False), bench, progress=False)
-    assert all(r["loss_ka_student"] is None and r["loss_align"] is None for r in none.history)
+    assert all(r["loss_ka_student"] is None and r["loss_gaussian"] is None for r in none.history)
     assert all(r["loss_student"] == pytest.approx(r["loss_cls"]) for r in none.history)
     state = load_checkpoint(none.last_checkpoint)
     assert "teacher" not in state
@@ -236,7 +170,7 @@ def test_step_losses_follow_the_formulas_with_the_semantic_mask(bench, tmp_path)
 
 def test_nan_loss_names_the_term_and_step(tmp_path, bench, monkeypatch):
     monkeypatch.setattr(objective_module, "gaussian_alignment", lambda features, noise: torch.tensor(float("nan")))
-    with pytest.raises(FloatingPointError, match=r"loss_align = nan at step 1 \(epoch 0\)"):
+    with pytest.raises(FloatingPointError, match=r"loss_gaussian = nan at step 1 \(epoch 0\)"):
         train(tiny_config(tmp_path), bench, progress=False)
 
 
@@ -279,90 +213,7 @@ def test_corrupt_images_are_counted_listed_and_abort_when_too_many(tmp_path):
         train(tiny_config(tmp_path, run_dir=str(tmp_path / "run2"), steps_per_epoch=3), bench, progress=False)
 
 
-# ----------------------------------------------------------------------------- distributed
-
-
-def _ddp_worker(rank, world_size, port, root, out):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
-                      LOCAL_RANK=str(rank), HF_HUB_OFFLINE="1")
-    torch.set_num_threads(1)
-    writes = []  # every file write of this process goes through these two functions
-    for name in ("save_checkpoint", "write_logs"):
-        original = getattr(train_module, name)
-        setattr(train_module, name, lambda *a, _original=original, _name=name: (writes.append(_name), _original(*a))[1])
-    bench = FakeBenchmark(Path(root) / "data")
-    result = train(tiny_config(Path(root), sketches_per_batch=4, photos_per_batch=6), bench, progress=False)
-    # what this rank holds in memory at the end (the unwrapped DDP replica)
-    torch.save({"history": result.history, "student": result.student.state_dict(), "writes": writes},
-               Path(out) / f"rank{rank}.pt")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_distributed_two_processes_on_cpu(tmp_path):
-    """gloo, 2 ranks: identical final weights (checked against rank 0's checkpoint), one set of files."""
-    import torch.multiprocessing as mp
-
-    FakeBenchmark(tmp_path / "data")  # write the images once, before the ranks read them
-    (tmp_path / "out").mkdir()
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path), str(tmp_path / "out")), nprocs=2, join=True)
-    ranks = [torch.load(tmp_path / "out" / f"rank{r}.pt", weights_only=True) for r in range(2)]
-    # both ranks log the same (all-reduced) losses
-    assert [r["loss_student"] for r in ranks[0]["history"]] == [r["loss_student"] for r in ranks[1]["history"]]
-    assert all(r["images"] == 10 for r in ranks[0]["history"])  # the global batch, 5 per rank
-    assert ranks[1]["writes"] == [] and "save_checkpoint" in ranks[0]["writes"] and "write_logs" in ranks[0]["writes"]
-    files = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert files == [".lock", "best.pt", "config.json", "epochs.csv", "history.json", "last.pt", "steps.csv"]
-    assert (tmp_path / "run" / "steps.csv").read_text().count("\n") == 5  # one writer: header + 4 steps
-    # DDP keeps replicas identical: rank 1's final model equals rank 0's checkpoint
-    saved = load_checkpoint(tmp_path / "run" / "last.pt")["student"]
-    for key, value in saved.items():
-        assert torch.equal(ranks[0]["student"][key], value) and torch.equal(ranks[1]["student"][key], value), key
-
-
-# ----------------------------------------------------------------------------- features and CLI
-
-
-def test_extract_embeddings_matches_the_student_and_names_bad_files(tmp_path, bench):
-    torch.manual_seed(0)
-    student = Student(TINY_BACKBONE, 3, pretrained=False)
-    student.input_size = 32
-    items = bench.items("zero", "photo")[:5]
-    embeddings = extract_embeddings(student, items, batch_size=2, progress=False)
-    assert embeddings.shape == (5, student.embedding_dim) and embeddings.dtype == np.float32
-    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
-    assert student.training  # mode restored
-    from sbka_lite.data.loading import ImageTransform, read_image
-
-    cfg = image_config(student)
-    transform = ImageTransform(32, cfg.mean, cfg.std, interpolation=cfg.interpolation)
-    student.eval()
-    with torch.no_grad():
-        direct = student.embed(torch.stack([transform(read_image(p)) for p, _ in items])).numpy()
-    assert np.allclose(embeddings, direct, atol=1e-5)
-    # a plain timm backbone gives the same embedding as a student built around it
-    assert np.allclose(extract_embeddings(student.backbone, [p for p, _ in items], image_size=32, progress=False), direct, atol=1e-5)
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"nope")
-    with pytest.raises(ImageReadError) as info:
-        extract_embeddings(student, [items[0][0], str(broken)], progress=False)
-    assert info.value.path == str(broken)
-    emb, names = embed_split(student, bench, "zero", "sketch", max_items=3, progress=False)
-    assert emb.shape[0] == 3 and set(names) <= set(bench.unseen_classes)
-
-
-def test_evaluate_unseen_returns_retrieval_metrics(bench):
-    torch.manual_seed(0)
-    student = Student(TINY_BACKBONE, 3, pretrained=False)
-    student.input_size = 32
-    metrics = evaluate_unseen(student, bench, progress=False)
-    assert 0 < metrics["map_all"] <= 1 and 0 <= metrics["prec_100"] <= 1
-    assert metrics["n_queries"] == len(bench.items("zero", "sketch")) and metrics["ap"] == "voc"
+# ----------------------------------------------------------------------------- the command line
 
 
 def _train_cli_on_a_tiny_synthetic_benchmark(tmp_path, *settings: str) -> int:
@@ -484,15 +335,15 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
     for feature in ("raw", "layernorm"):
         torch.manual_seed(0)
         x = (6 * torch.rand(32, 64)).requires_grad_()  # like ReLU6 outputs
-        objective = SBKAObjective(ObjectiveSettings(alignment="none", gaussian=True, w_ka=1.0, w_align=0.1, mask_scale=0.3,
-                                                  teacher_grad_to_student=False, warmup_epochs=0, align_feature=feature))
+        objective = SBKAObjective(ObjectiveSettings(alignment="none", gaussian=True, w_ka=1.0, w_gaussian=0.1, mask_scale=0.3,
+                                                  teacher_grad_to_student=False, warmup_epochs=0, gaussian_feature=feature))
         optimizer = torch.optim.Adam([x], lr=0.05)
         start = mean_cosine(x.detach())
         for step in range(300):
             out = StudentOutput(embedding=x, seen_logits=x[:, :2], imagenet_logits=x, features=x)
             inputs = StepInputs(out, torch.zeros(32, dtype=torch.long), torch.zeros(32, dtype=torch.bool), None, None,
                                 torch.randn(32, 64))
-            loss = TERMS["loss_align"].compute(objective, inputs)
+            loss = TERMS["loss_gaussian"].compute(objective, inputs)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -500,11 +351,11 @@ def test_layernormed_gaussian_term_cannot_collapse_the_embedding():
     assert results["raw"][1] > 0.99, results  # collapsed: every embedding points the same way
     assert results["layernorm"][1] < results["layernorm"][0] + 0.02, results  # no pull together
     # and the demo recipe (a BatchNorm backbone with a post-ReLU6 feature) uses the feature that cannot collapse
-    from sbka_lite.tutorial.series import training_config
+    from sbka_lite.config import training_config
 
     recipe = training_config(False)
     assert recipe.backbone == "tf_efficientnet_lite0" and recipe.freeze_norm
-    assert results[recipe.align_feature][1] < results[recipe.align_feature][0] + 0.02, recipe.align_feature
+    assert results[recipe.gaussian_feature][1] < results[recipe.gaussian_feature][0] + 0.02, recipe.gaussian_feature
 
 
 def test_the_teacher_head_runs_at_its_own_learning_rate_factor(bench, tmp_path):
@@ -618,3 +469,17 @@ def test_train_classes_trains_on_a_fixed_subset_of_the_seen_classes_and_keeps_th
     logged = json.loads((result.run_dir / "history.json").read_text())
     assert logged["seen_classes"] == subset.seen_classes
     assert result.student.seen_head.out_features == 2
+
+
+def test_a_train_result_prints_in_one_short_line(tmp_path):
+    from sbka_lite.config import TrainConfig
+    from sbka_lite.paths import repo_root
+    from sbka_lite.train import TrainResult
+
+    history = [{"step": i, "loss_cls": 1.0 / (i + 1), "lr": 1e-4} for i in range(5000)]
+    result = TrainResult(config=TrainConfig(), run_dir=repo_root() / "outputs" / "runs" / "x", last_checkpoint=tmp_path,
+                         best_checkpoint=None, best_val_acc=0.5, best_epoch=3, selection="official", history=history,
+                         epochs=[{}] * 20, bad_images=[], completed=True)
+    text = repr(result)
+    assert len(text) < 300 and "steps=5000" in text and "epochs=20" in text and "best_val_acc=0.5000" in text
+    assert str(repo_root()) not in text and "outputs/runs/x" in text  # no path of this machine

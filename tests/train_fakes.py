@@ -87,7 +87,7 @@ class FakeBenchmark:
 
 def tiny_config(tmp_path: Path, **overrides):
     """A TrainConfig that trains the tiny timm model for a few steps in a second or two."""
-    from sbka_lite.train import TrainConfig
+    from sbka_lite.config import TrainConfig
 
     values = dict(backbone=TINY_BACKBONE, pretrained=False, image_size=32, epochs=2, warmup_epochs=1,
                   steps_per_epoch=2, sketches_per_batch=3, photos_per_batch=6, num_workers=0,

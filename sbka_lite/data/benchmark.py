@@ -21,6 +21,7 @@ from sbka_lite.data.errors import DatasetError, DatasetWarning, LeakageError
 from sbka_lite.data.lists import SHOW, FileList, scan_listed_files
 from sbka_lite.data.mask import MASK_FILE, MASK_WIDTH
 from sbka_lite.data.specs import MODALITIES, SEEN_SPLITS, SPLITS, BenchmarkSpec, check_modality, check_split
+from sbka_lite.paths import shown
 
 CheckFiles = Union[bool, Literal["drop"]]
 Key = tuple[str, str]  # (split, modality)
@@ -223,7 +224,7 @@ class Benchmark:
             return f"{split}: " + (", ".join(shown) if shown else "-")
 
         mask = f"{len(self.semantic_mask)} rows" if self.semantic_mask else "none (zeros)"
-        lines = [f"Benchmark {self.name!r} ({self.title}) at {self.root}",
+        lines = [f"Benchmark {self.name!r} ({self.title}) at {shown(self.root)}",
                  f"  classes: {len(self.seen_classes)} seen, {len(self.unseen_classes)} unseen; "
                  f"semantic mask: {mask}",
                  "  " + " | ".join(part(split) for split in SPLITS)]

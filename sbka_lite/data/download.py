@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import sys
@@ -24,13 +23,12 @@ from pathlib import Path
 from typing import Sequence
 
 import pooch
-from tqdm.auto import tqdm
 
 from sbka_lite.data.archives import MARKER, DamagedArchiveError, UnsafeArchiveError, is_extracted, safe_extract
 from sbka_lite.data.errors import DatasetError
 from sbka_lite.data.layout import compare_with_official, open_benchmark
 from sbka_lite.data.specs import MODALITIES, SPLITS, BenchmarkSpec, get_spec
-from sbka_lite.paths import default_data_root
+from sbka_lite.paths import default_data_root, file_sha256
 
 __all__ = ["MARKER", "SAKE_DATASET", "SBKA_BUNDLE", "DamagedArchiveError", "DownloadError", "Source",
            "UnsafeArchiveError", "fetch", "find_dataset_dirs", "has_lists", "is_extracted", "manual_steps",
@@ -81,15 +79,7 @@ SBKA_BUNDLE = Source(
 
 def sha256_of(path: str | os.PathLike, *, progress: bool = True) -> str:
     """Hex SHA-256 of a file, streamed (with a progress bar for large files)."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    size = path.stat().st_size
-    with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, desc=f"hashing {path.name}",
-                                          disable=not progress or size < 256 * 2**20) as bar:
-        for block in iter(lambda: handle.read(2**22), b""):
-            digest.update(block)
-            bar.update(len(block))
-    return digest.hexdigest()
+    return file_sha256(path, progress=progress)
 
 
 def _loud(message: str) -> None:

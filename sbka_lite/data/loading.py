@@ -1,6 +1,6 @@
 """From image files to training and evaluation batches.
 
-* Images are decoded by `sbka_lite.data.decode.decode_image` (re-exported here as `read_image`).
+* Images are decoded by `sbka_lite.data.decode.decode_image`.
 * `ImageTransform` resizes, optionally augments as the SBKA scripts do, and normalises.
 * `MixedBatchSampler` + `MixedSketchPhotoDataset` + `collate_mixed` give batches with a fixed
   number of sketches and photos. Every random choice (order, augmentation) comes from
@@ -22,7 +22,6 @@ from torch.utils.data import Dataset, Sampler
 
 from .augment import STYLES, apply_centred, apply_official, centred_params, official_params
 from .decode import decode_image
-from .decode import decode_image as read_image  # noqa: F401  (the name tests and callers use)
 from .errors import ImageReadError
 
 SKETCH, PHOTO = 0, 1

@@ -47,19 +47,10 @@ import numpy as np
 import pandas as pd
 
 from sbka_lite.checkpoint import load_student
-from sbka_lite.config import PHASE2_KEYS, TrainConfig
+from sbka_lite.config import PHASE2_KEYS, TrainConfig, training_config, upgrade_saved_config
 from sbka_lite.data.presets import synthetic_benchmark
 from sbka_lite.data.synthetic.world import photo_world_classes
-from sbka_lite.experiments.ablation_report import (  # noqa: F401  (re-exported)
-    ARMS,
-    COMPARISONS,
-    CONVERGENCE_SEEDS,
-    KNOWN_ARMS,
-    markdown_table,
-    paired_differences,
-    summarise,
-    summary_record,
-)
+from sbka_lite.experiments.ablation_report import ARMS, CONVERGENCE_SEEDS, KNOWN_ARMS, markdown_table
 from sbka_lite.experiments.executors import (
     Cell,
     ExecutorConfig,
@@ -69,13 +60,12 @@ from sbka_lite.experiments.executors import (
     run_cells,
 )
 from sbka_lite.features import embed_unseen
-from sbka_lite.metrics import evaluate_retrieval
+from sbka_lite.metrics import evaluate_retrieval, evaluate_scorer
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
 from sbka_lite.retrieval import ClusterMatcher
 from sbka_lite.schedule import OFFICIAL_SKETCHY, budget
 from sbka_lite.build import start_fingerprint, starting_student
 from sbka_lite.train import train
-from sbka_lite.tutorial.series import selected_checkpoint, training_config
 
 SBKA = {"alignment": "bidirectional", "gaussian": True}
 CONVERGENCE_FACTOR = 2  # the "@2x" arms: this many times the recipe's steps per epoch, the same schedule shape
@@ -166,6 +156,7 @@ def same_recipe(saved: dict[str, Any] | None, meta: dict[str, Any]) -> bool:
     not make them stale (as `sbka_lite.train` resumes a run)."""
     if not saved:
         return False
+    saved = {**saved, "config": upgrade_saved_config(saved.get("config", {}))}
     defaults = TrainConfig().to_dict()
     newer = {k for k, v in meta.get("config", {}).items() if k not in saved.get("config", {}) and v == defaults.get(k)}
     trimmed = {**meta, "config": {k: v for k, v in meta.get("config", {}).items() if k not in newer}}
@@ -188,9 +179,9 @@ def _metrics_row(arm: str, seed: int, result: dict[str, Any], query_labels, pref
 def _evaluate(model, benchmark, image_size: int, arm: str, seed: int) -> dict[str, Any]:
     """One-to-one and label-free cluster matching of one model: the row's metric columns."""
     q, ql, g, gl = embed_unseen(model, benchmark, image_size=image_size, progress=False)
-    row = {"arm": arm, "seed": seed, **_metrics_row(arm, seed, evaluate_retrieval(q, ql, g, gl, ap="voc"), ql)}
+    row = {"arm": arm, "seed": seed, **_metrics_row(arm, seed, evaluate_retrieval(q, ql, g, gl), ql)}
     matcher = label_free_cluster_matcher(g, seed)
-    row.update(_metrics_row(arm, seed, evaluate_retrieval(q, ql, None, gl, scorer=matcher, ap="voc"), ql, "cluster_"),
+    row.update(_metrics_row(arm, seed, evaluate_scorer(matcher, q, ql, gl), ql, "cluster_"),
                n_subspaces=int(matcher.n_subspaces_), n_components=int(matcher.n_components_))
     return row
 
@@ -243,7 +234,7 @@ def run_ablation_cell(cell: str, seed: int, wanted: tuple[str, ...], *, smoke: b
             train(warmup, benchmark, progress=progress)
             config = config.replace(branch_from=str(warmup.resolved_run_dir() / "last.pt"))
         result = train(config, benchmark, progress=progress)
-        student, _ = load_student(selected_checkpoint(result))
+        student, _ = load_student(result.selected_checkpoint)
         row = {**_evaluate(student, benchmark, config.image_size, arm, seed), "start": start_fingerprint(config),
                "best_epoch": result.best_epoch,
                "val_acc": result.best_val_acc, "selection": result.selection,

@@ -34,6 +34,7 @@ import numpy as np
 from sbka_lite import __version__
 from sbka_lite.features import ModelInfo
 from sbka_lite.paths import atomic_write, outputs_dir
+from sbka_lite.paths import file_sha256 as sha256_hex
 
 from .errors import CacheUnusable, ForeignFileError
 from .photos import FileStamp
@@ -90,13 +91,9 @@ def check_cache_path(path: str | Path) -> None:
             "if that file is yours to discard, move or delete it yourself.")
 
 
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
+def file_sha256(path: str | Path) -> str:
     """``sha256:<hex>`` of a file's content (the cache key of a checkpoint)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    return "sha256:" + sha256_hex(path)
 
 
 def default_cache_path(folder: str | Path) -> Path:

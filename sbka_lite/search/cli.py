@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sbka_lite.models import DEFAULT_BACKBONE
+from sbka_lite.config import DEFAULT_BACKBONE
 from sbka_lite.paths import outputs_dir
 
 from .engine import SketchSearch

@@ -316,7 +316,7 @@ class SketchSearch:
 
         Pass a configured, unfitted `ClusterMatcher` to choose its settings. The default picks the
         number of subspaces M and components K from the folder alone (BIC, no labels), with the K
-        candidates of `sbka_lite.retrieval.label_free_candidates` (the rule notebook 04 uses).
+        candidates of `sbka_lite.codebooks.label_free_candidates` (the rule notebook 04 uses).
         """
         if matcher is None and self._cluster is not None:
             return self._cluster

@@ -5,7 +5,7 @@
 
 The pad keeps the strokes in Python and renders them with PIL at search time, pixel for pixel
 what the canvas shows (same pen width, round ends), so a search never waits for the browser to
-send the canvas's pixels back. Headless (papermill, nbmake, CI) there is no mouse: give the pad
+send the canvas's pixels back. Headless (papermill, CI) there is no mouse: give the pad
 a generated sketch with `DrawingPad.load_sketch` and call `DrawingPad.run_search`; the same
 result grid appears.
 """

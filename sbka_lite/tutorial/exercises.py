@@ -163,17 +163,17 @@ def _ranking_inputs(rng: np.random.Generator) -> dict[str, Any]:
     return {"relevant": relevant}
 
 
-def _package_ranking_metrics(relevant: np.ndarray, k: int, **conventions: Any) -> dict[str, Any]:
+def _package_ranking_metrics(relevant: np.ndarray, k: int, preset: str) -> dict[str, Any]:
     """The package's metrics of one query whose gallery is already in rank order (`relevant[i]`: rank i+1)."""
     relevant = np.asarray(relevant, dtype=bool)
     scores = np.arange(len(relevant), dtype=np.float32)[None, :]  # lower is better: the order given
-    return evaluate_scores(scores, [1], relevant.astype(int), ks=(k,), device="cpu", progress=False, **conventions)
+    return evaluate_scores(scores, [1], relevant.astype(int), ks=(k,), device="cpu", progress=False, preset=preset)
 
 
 def check_voc_ap(learner_fn: Callable[..., Any], n_cases: int = 8) -> int:
     """``learner_fn(relevant)`` vs the package's VOC-interpolated AP of that one ranking."""
     def reference(relevant):
-        return _package_ranking_metrics(relevant, 1, ap="voc")["per_query"]["ap_all"][0]
+        return _package_ranking_metrics(relevant, 1, preset="sbka_lite")["per_query"]["ap_all"][0]  # VOC AP
     return check(learner_fn, reference, _ranking_inputs, n_cases=n_cases,
                  hint="precision at each rank, made monotone from the right (a running max from the end); "
                       "sum it at the ranks of relevant photos, divide by the number of relevant photos.")

@@ -8,13 +8,17 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
 
 from sbka_lite.paths import repo_root
 
@@ -40,6 +44,20 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
     return values
 
 
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel reached over local sockets (IPC) rather than TCP: nothing on the network, and no
+    "Kernel is running over TCP without encryption" warning in every executed notebook (notebook 05's
+    sweeps start kernels inside a kernel, and each warning landed in its outputs). Windows has no IPC."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if os.name != "nt":
+            self.transport = "ipc"
+            # jupyter_client's default socket name is "kernel-ipc" in the working directory: shared by
+            # kernels started at once (a sweep's jobs) and left in the checkout if one is killed
+            self.ip = os.path.join(tempfile.gettempdir(), f"sbka-kernel-{uuid.uuid4().hex[:16]}-ipc")
+
+
 def run_notebook(path: str | Path, output: str | Path, parameters: dict[str, Any] | None = None,
                  *, timeout: int | None = None, log_output: bool = False) -> Path:
     """Execute one notebook with papermill in the repository root (the series' fixed working directory)."""
@@ -50,6 +68,7 @@ def run_notebook(path: str | Path, output: str | Path, parameters: dict[str, Any
     pm.execute_notebook(
         str(path), str(output), parameters=parameters or {}, kernel_name="python3",
         cwd=str(repo_root()), progress_bar=False, log_output=log_output, execution_timeout=timeout,
+        kernel_manager_class=LocalKernelManager,
     )
     return output
 

@@ -19,7 +19,8 @@ default silently. The convention here:
 parameters cell declares and their default types. `collect_parameters` then raises
 `ParameterError` for any name that appeared later (papermill's injected cell) and for any value
 whose type does not match its default, naming the parameter. The environment variable
-``SBKA_SMOKE=1`` switches ``SMOKE`` on (nbmake cannot inject parameters).
+``SBKA_SMOKE=1`` switches ``SMOKE`` on without injecting anything
+(the notebook tests run each notebook as committed that way).
 """
 from __future__ import annotations
 

@@ -24,10 +24,10 @@ class Recorder:
         self.values.update(values)
         write_json_atomic(self.path, self.values)
 
-    def save_figure(self, fig, name: str, dpi: int = 110) -> Path:
-        """Save a matplotlib figure as PNG next to the results and return its path."""
+    def save_figure(self, fig, name: str, dpi: int = 110) -> None:
+        """Save a matplotlib figure as PNG next to the results (its path is in results.json's ``figures``).
+        Returns nothing, so a cell ending with it prints no path of this machine."""
         path = self.folder / f"{name}.png"
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         self.values.setdefault("figures", {})[name] = str(path)
         write_json_atomic(self.path, self.values)
-        return path

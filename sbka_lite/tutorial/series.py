@@ -8,12 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sbka_lite.config import TrainConfig, run_slug
+from sbka_lite.config import DEMO_CONFIG, TrainConfig, run_slug, training_config
 from sbka_lite.paths import outputs_dir, repo_root
 from sbka_lite.train import TrainResult, train
-
-DEMO_CONFIG = "configs/demo.yaml"
-
 
 def run_dir(smoke: bool, override: str = "") -> Path:
     """The folder the notebook series shares (checkpoints, embeddings, results): one per size,
@@ -23,20 +20,6 @@ def run_dir(smoke: bool, override: str = "") -> Path:
         folder = repo_root() / folder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def training_config(smoke: bool, *, config_file: str = DEMO_CONFIG, run_dir: str | Path = "", **overrides: Any) -> TrainConfig:
-    """The demo recipe (or `config_file`) with `overrides` (None values ignored), shrunk to smoke size when `smoke`."""
-    path = Path(config_file)
-    if not path.is_absolute():
-        path = repo_root() / path
-    config = TrainConfig.from_yaml(path)
-    if smoke:
-        config = config.smoke()
-    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
-    if run_dir:
-        config = config.replace(run_dir=str(run_dir))
-    return config
 
 
 def run_folder(workdir: str | Path, config: TrainConfig, *, smoke: bool, config_file: str = DEMO_CONFIG) -> Path:
@@ -64,9 +47,3 @@ def ensure_trained(benchmark, smoke: bool, workdir: str | Path, *, alignment: st
     """
     config = series_config(smoke, workdir, config_file=config_file, alignment=alignment, seed=seed, **overrides)
     return train(config, benchmark, progress=progress)
-
-
-def selected_checkpoint(result) -> Path:
-    """The checkpoint chosen on held-out seen-class sketches (never unseen), else the last one."""
-    best = result.best_checkpoint
-    return Path(best) if best and Path(best).is_file() else Path(result.last_checkpoint)

@@ -10,6 +10,10 @@ against ``results.json`` (`check_claims`)::
                     yes="Training raised unseen mAP@all from {right:.3f} to {left:.3f}.",
                     no="Training did not raise unseen mAP@all ({right:.3f} -> {left:.3f}).")
     summary.show()
+
+Two measured values that may differ by noise are worded with `contrast`: "higher" or "lower" only
+when they differ by more than a margin (their spread over seeds, or a stated tolerance for a single
+run), otherwise "indistinguishable", with both numbers.
 """
 from __future__ import annotations
 
@@ -17,6 +21,10 @@ import math
 import operator
 from typing import Any
 
+# A single run has no spread to compare with: unseen mAP of one run moves about this much between seeds
+# (fine-tuning's sd over 3 seeds is 0.006-0.025 in results/ablation_synthetic*.json), so a smaller
+# difference between two single runs is not worded as one beating the other.
+SINGLE_RUN_TOLERANCE = 0.01
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 
@@ -51,6 +59,20 @@ class Summary:
         self.claims.append({"text": text, "left": left, "op": op if holds else NEGATED[op], "right": right})
         return holds
 
+    def contrast(self, left: str | float, right: str | float, *, margin: str | float, higher: str, lower: str,
+                 same: str) -> str:
+        """Word ``left`` against ``right`` three ways: `higher` / `lower` only when they differ by more than
+        `margin` (a number or a recorded path: a spread over seeds, or a stated tolerance such as
+        `SINGLE_RUN_TOLERANCE`), else `same`. Each text may use ``{left}``, ``{right}``, ``{diff}`` and
+        ``{margin}``. Returns the outcome ("higher", "lower" or "same")."""
+        a, b, m = (lookup(self.record.values, value) for value in (left, right, margin))
+        if not (math.isfinite(m) and m >= 0):
+            raise ValueError(f"margin must be a finite number >= 0, got {margin!r} = {m}")
+        outcome = _outcome(a, b, m)
+        text = {"higher": higher, "lower": lower, "same": same}[outcome].format(left=a, right=b, diff=a - b, margin=m)
+        self.claims.append({"text": text, "left": left, "right": right, "margin": margin, "outcome": outcome})
+        return outcome
+
     def note(self, text: str) -> None:
         """A statement with no number to check (a pointer to the next notebook, say)."""
         self.claims.append({"text": text})
@@ -66,10 +88,22 @@ class Summary:
         display(Markdown(self.markdown()))
 
 
+def _outcome(left: float, right: float, margin: float) -> str:
+    difference = left - right
+    return "higher" if difference > margin else "lower" if difference < -margin else "same"
+
+
 def check_claims(results: dict) -> list[str]:
     """The recorded statements that do not hold in `results` (empty: every one holds)."""
     wrong = []
     for claim in results.get("summary", []):
+        if "outcome" in claim:
+            a, b, m = (lookup(results, claim[key]) for key in ("left", "right", "margin"))
+            if not all(math.isfinite(v) for v in (a, b, m)) or _outcome(a, b, m) != claim["outcome"]:
+                wrong.append(f"{claim['text']!r}: {claim['left']} = {a} against {claim['right']} = {b} with margin "
+                             f"{m} is {_outcome(a, b, m) if math.isfinite(a - b) else 'not a number'}, "
+                             f"not {claim['outcome']}")
+            continue
         if "op" not in claim:
             continue
         a, b = lookup(results, claim["left"]), lookup(results, claim["right"])

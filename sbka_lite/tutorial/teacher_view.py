@@ -19,7 +19,7 @@ from sbka_lite.data.decode import decode_image
 from sbka_lite.data.loading import ImageTransform
 from sbka_lite.data.synthetic.registry import IMAGENET_NAMES
 from sbka_lite.data.synthetic.world import photo_world_classes
-from sbka_lite.models import Teacher, image_config
+from sbka_lite.models import Teacher, image_config, input_size_of
 from sbka_lite.build import semantic_mask_of, starting_student
 
 
@@ -59,7 +59,7 @@ def teacher_view(config, benchmark, trained_student, *, seen: int = 2, unseen: i
     mask = semantic_mask_of(benchmark, classes, config.pretraining)
     names = label_names(config.pretraining)
     ic = image_config(before)
-    transform = ImageTransform(config.image_size or ic.input_size, ic.mean, ic.std, interpolation=ic.interpolation)
+    transform = ImageTransform(input_size_of(config.backbone, config.image_size), ic.mean, ic.std, interpolation=ic.interpolation)
     trained_student = trained_student.cpu().eval()
     rows = []
     for path, name, split in pick_photos(benchmark, seen=seen, unseen=unseen):

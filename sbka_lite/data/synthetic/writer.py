@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 from tqdm.auto import tqdm
 
-from ...paths import exclusive
+from ...paths import exclusive, shown
 from .catalogue import SYNTHETIC_CLASSES
 from .instance import check_size, image_seed
 from .mask import MASK_RULE, semantic_mask
@@ -136,7 +136,7 @@ def _reuse_existing(root: Path, params: dict, force: bool, progress: bool) -> bo
         return False
     if old.get("version") == GENERATOR_VERSION and old.get("parameters") == params and _is_complete(root):
         if progress:
-            print(f"synthetic benchmark already complete at {root} (same parameters); not regenerating")
+            print(f"synthetic benchmark already complete at {shown(root)} (same parameters); not regenerating")
         return True
     if not force:
         differs = sorted(k for k in set(params) | set(old.get("parameters", {})) if old.get("parameters", {}).get(k) != params.get(k))

@@ -3,7 +3,7 @@
 
 The notebook test runs each exercise notebook reduced to its exercise cells (a fresh kernel, smoke mode):
 the exercise cells are self-contained by design, and everything outside them is the same in both editions
-(asserted below), while the full notebooks run end to end under papermill and nbmake elsewhere in the suite.
+(asserted below), while the full notebooks run end to end under papermill elsewhere in the suite.
 """
 import errno
 import os

@@ -1,5 +1,5 @@
-"""A training run under kills, full disks, poisoned weights, bad configs and missing lists
-(issue 12): nothing lost, nothing stale, every failure named up front."""
+"""A training run under kills, full disks, poisoned weights, bad configs and missing lists:
+nothing lost, nothing stale, every failure named up front."""
 import errno
 import json
 import signal
@@ -112,7 +112,7 @@ def test_a_kill_anywhere_in_the_epoch_end_leaves_best_pt_and_its_record_in_agree
 
 
 def test_a_real_sigkill_between_best_and_last_resumes_consistently(bench, uninterrupted, tmp_path):
-    child = subprocess.run([sys.executable, str(HERE / "run_safety_child.py"), str(bench.root), str(tmp_path), "3:after"],
+    child = subprocess.run([sys.executable, str(HERE / "interrupted_child.py"), str(bench.root), str(tmp_path), "3:after"],
                            capture_output=True, text=True, timeout=240)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     with pytest.MonkeyPatch.context() as patch:

@@ -85,17 +85,17 @@ def test_all_presets_at_once_equal_one_at_a_time():
 
 def test_overrides_are_named_and_recorded():
     dist = _hand_scores()
-    result = evaluate_scores(dist, QUERIES, GALLERY, preset="sbka", aggregate="query", ks=(3,), device="cpu")
+    result = evaluate_scores(dist, QUERIES, GALLERY, preset=resolve("sbka", aggregate="query"), ks=(3,), device="cpu")
     assert result["preset"] == "sbka+custom" and result["conventions"]["aggregate"] == "query"
     assert result["map_all"] == pytest.approx(_query_mean(AP_VOC))
-    same = evaluate_scores(dist, QUERIES, GALLERY, preset="sbka", aggregate="class", ks=(3,), device="cpu")
+    same = evaluate_scores(dist, QUERIES, GALLERY, preset=resolve("sbka", aggregate="class"), ks=(3,), device="cpu")
     assert same["preset"] == "sbka"
     # backward compatible: ap="sklearn" alone gives sklearn's customary @k (relevant inside the top k)
     assert resolve(ap="sklearn")[1].ap_at_k == "relevant_in_top_k"
     with pytest.raises(ValueError, match="unknown preset 'papers'"):
         evaluate_scores(dist, QUERIES, GALLERY, preset="papers")
     with pytest.raises(ValueError, match="aggregate must be one of"):
-        evaluate_scores(dist, QUERIES, GALLERY, aggregate="median")
+        evaluate_scores(dist, QUERIES, GALLERY, preset=resolve(aggregate="median"))
 
 
 def test_scorer_takes_the_preset_keyword():

@@ -1,4 +1,4 @@
-"""Child process for tests/test_run_safety.py: train the tiny run and SIGKILL itself at one point
+"""Child process for tests/test_interruptions_and_failures.py: train the tiny run and SIGKILL itself at one point
 of the epoch-end sequence (``<n>:before`` or ``<n>:after`` the n-th checkpoint write, or
 ``logs`` after the last checkpoint of the run, before its logs)."""
 import os
