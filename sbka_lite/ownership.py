@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sbka_lite.paths import _umask, file_sha256
+from sbka_lite.paths import current_umask, file_sha256
 
 MANIFEST = ".sbka-lite.json"
 _TEMP_PREFIX = ".sbka-lite-"  # staging files; a killed run's leftovers are ours to remove
@@ -34,9 +34,6 @@ _TEMP_PREFIX = ".sbka-lite-"  # staging files; a killed run's leftovers are ours
 
 class NotOurs(FileExistsError):
     """The tool would overwrite or delete files it did not write, or that changed since it wrote them."""
-
-
-sha256 = file_sha256  # what a manifest records of a file
 
 
 def _files(folder: Path) -> list[str]:
@@ -69,7 +66,7 @@ class Ownership:
         """Listed in the manifest and unchanged since the tool wrote it."""
         path = self.folder / relative
         return (relative in self.files and path.is_file() and not path.is_symlink()
-                and sha256(path) == self.files[relative])
+                and file_sha256(path) == self.files[relative])
 
     def present(self) -> list[str]:
         """Every file now in the folder (relative paths), the manifest aside."""
@@ -103,7 +100,7 @@ class Ownership:
                 temporary.unlink(missing_ok=True)
             raise
         for relative, temporary in staged:
-            os.chmod(temporary, 0o666 & ~_umask())
+            os.chmod(temporary, 0o666 & ~current_umask())
             os.replace(temporary, self.folder / relative)
             self.files[relative] = hashlib.sha256(contents[relative]).hexdigest()
             self.foreign.pop(relative, None)
@@ -130,7 +127,7 @@ class Ownership:
         self.files = {}
         for relative in self.present():
             path = self.folder / relative
-            digest = "" if path.is_symlink() else sha256(path)
+            digest = "" if path.is_symlink() else file_sha256(path)
             if self.foreign.get(relative) != digest and not path.is_symlink():
                 self.files[relative] = digest
         self.save()
@@ -144,7 +141,7 @@ class Ownership:
             _write_bytes(descriptor, data)
             os.fsync(descriptor)
             os.close(descriptor)
-            os.chmod(temporary, 0o666 & ~_umask())
+            os.chmod(temporary, 0o666 & ~current_umask())
             os.replace(temporary, self.folder / MANIFEST)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -175,7 +172,7 @@ def claim(folder: str | os.PathLike, tool: str, force: bool = False,
     foreign, edited = [], []
     for relative in candidates:
         path = folder / relative
-        digest = "" if path.is_symlink() or not path.is_file() else sha256(path)
+        digest = "" if path.is_symlink() or not path.is_file() else file_sha256(path)
         if planned is not None and digest and digest == hashlib.sha256(planned[relative]).hexdigest():
             files[relative] = digest  # already holds what the tool would write: nothing to lose
         elif relative not in files:

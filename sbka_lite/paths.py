@@ -68,7 +68,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a file we write should look like any other
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; a file we write should look like any other
         with os.fdopen(handle, mode) as stream:
             yield stream
             stream.flush()
@@ -79,7 +79,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (reading it means setting it; it is put back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
