@@ -191,7 +191,7 @@ def two_phase_diagram(config=None):
     from sbka_lite.data.synthetic.world import photo_world_classes  # noqa: PLC0415
 
     world = config is not None and config.pretraining == "photo_world"
-    teacher = f"photo world, {len(photo_world_classes())} classes" if world else "ImageNet, 1000 classes"
+    teacher = "photo world" if world else "ImageNet"
     head = len(photo_world_classes()) if world else 1000
     w_ka, w_gaussian = (1.0, 0.1) if config is None else (config.w_ka, config.w_gaussian)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -213,7 +213,7 @@ def two_phase_diagram(config=None):
             ax.text(x, y, text, ha="center", fontsize=8, color=colour)
 
         box(0.2, 4.2, "sketches + photos\n(seen classes)", "#eeeeee")
-        teacher_text = f"teacher ({teacher})\n" + ("frozen" if phase == 1 else "head trains")
+        teacher_text = f"teacher ({teacher})\n{head} classes, " + ("frozen" if phase == 1 else "head trains")
         box(6.8, 4.2, teacher_text, "#cfe2f3" if phase == 1 else "#b6d7a8")
         box(3.6, 1.4, f"student\nembedding | seen | {head}", "#fce5cd")
         arrow((2.9, 4.8), (6.7, 4.8), "photos only")

@@ -82,9 +82,9 @@ def test_the_two_phase_diagram_is_drawn_from_the_runs_configuration():
     recipe = training_config(False)  # the demo: a photo-world teacher
     assert recipe.pretraining == "photo_world"
     drawn = texts(plots.two_phase_diagram(recipe))
-    assert "photo world, 42 classes" in drawn and "ImageNet" not in drawn and "| seen | 42" in drawn
+    assert "teacher (photo world)\n42 classes" in drawn and "ImageNet" not in drawn and "| seen | 42" in drawn
     imagenet = texts(plots.two_phase_diagram(recipe.replace(pretraining="imagenet", w_gaussian=0.2)))
-    assert "ImageNet, 1000 classes" in imagenet and "0.2 L_align" in imagenet
+    assert "teacher (ImageNet)\n1000 classes" in imagenet and "0.2 L_align" in imagenet
     plt.close("all")
 
 
