@@ -15,7 +15,8 @@
 * `evaluate_all_presets` ranks once and reports every preset: the ranks are shared, only
   the arithmetic differs.
 
-The engine (chunked, threaded, exact under ties) is `sbka_lite.metrics_engine`.
+The engine (chunked, threaded, exact under ties) is `sbka_lite.metrics_engine`; the definition it is
+tested against, VOC AP one query at a time in a few readable lines, is `sbka_lite.metrics_reference`.
 """
 from __future__ import annotations
 

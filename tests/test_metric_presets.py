@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score
 
 from sbka_lite.metrics import PRESETS, evaluate_all_presets, evaluate_retrieval, evaluate_scorer, evaluate_scores
 from sbka_lite.metrics_conventions import resolve
+from sbka_lite.metrics_reference import voc_area
 
 # ---------------------------------------------------------------- a hand-made ranking
 # Gallery labels a b b a b (#relevant: a 2, b 3). Three queries, each with its gallery order:
@@ -111,17 +112,6 @@ def test_scorer_takes_the_preset_keyword():
 
 
 # ---------------------------------------------------------------- the public loops, re-stated
-def _voc_area(hits: np.ndarray, n_relevant: int) -> float:
-    """VOC: recall and precision along the list, precision made monotone from the right, area over recall steps."""
-    true_pos = np.cumsum(hits)
-    recall = np.concatenate([[0.0], true_pos / n_relevant, [1.0]])
-    precision = np.concatenate([[0.0], true_pos / np.arange(1, len(hits) + 1), [0.0]])
-    for i in range(len(precision) - 2, -1, -1):
-        precision[i] = max(precision[i], precision[i + 1])
-    steps = recall[1:] != recall[:-1]
-    return float(np.sum((recall[1:] - recall[:-1])[steps] * precision[1:][steps]))
-
-
 def sbka_script(dist, query_labels, gallery_labels, k_ap=200, k_prec=100):
     """SBKA / SAKE test scripts: per query argsort, VOC AP (top k: denominator min(k, #rel)),
     P@k = hits / min(k, n); nanmean over each class's queries, then mean over classes."""
@@ -129,7 +119,7 @@ def sbka_script(dist, query_labels, gallery_labels, k_ap=200, k_prec=100):
     for row, label in zip(dist, query_labels):
         hits = gallery_labels[np.argsort(row)] == label
         top = min(k_ap, len(hits))
-        values = (_voc_area(hits, hits.sum()), _voc_area(hits[:top], min(top, hits.sum())),
+        values = (voc_area(hits, hits.sum()), voc_area(hits[:top], min(top, hits.sum())),
                   hits[:min(k_prec, len(hits))].sum() / min(k_prec, len(hits)))
         per_class.setdefault(label, []).append(values)
     return np.mean([np.nanmean(v, axis=0) for v in per_class.values()], axis=0)
@@ -141,7 +131,7 @@ def zse_script(dist, query_labels, gallery_labels, k_ap=200, k_prec=100):
     for row, label in zip(dist, query_labels):
         hits = gallery_labels[np.argsort(row)] == label
         top = min(k_ap, len(hits))
-        rows.append((_voc_area(hits, hits.sum()), _voc_area(hits[:top], min(top, hits.sum())),
+        rows.append((voc_area(hits, hits.sum()), voc_area(hits[:top], min(top, hits.sum())),
                      hits[:min(k_prec, hits.sum())].mean()))
     return np.nanmean(rows, axis=0)
 

@@ -1,4 +1,4 @@
-"""sbka_lite.metrics against scikit-learn and a plain per-query implementation of the VOC convention.
+"""sbka_lite.metrics against scikit-learn and the plain per-query VOC definition (`sbka_lite.metrics_reference`).
 
 The references rank each row with a stable argsort: the one tie rule of `sbka_lite.distances`."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sbka_lite import metrics, metrics_engine
 from sbka_lite.distances import pairwise_distances
 from sbka_lite.metrics import class_balanced_mean, evaluate_retrieval, evaluate_scorer, evaluate_scores
 from sbka_lite.metrics_conventions import resolve
+from sbka_lite.metrics_reference import voc_average_precision, voc_map
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,29 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 def stable_order(dist_row: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """Gallery order by distance; among equal distances by gallery index (relevance plays no part)."""
     return np.argsort(dist_row, kind="stable")
-
-
-def reference_voc_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | None = None) -> float:
-    """One query, written the obvious way: sort, cumulative hits, VOC area loop."""
-    order = stable_order(dist_row, relevant)
-    hits = relevant[order]
-    n_relevant = int(hits.sum())
-    if top is not None:
-        top = min(top, len(hits))
-        hits = hits[:top]
-        n_relevant = min(top, n_relevant)
-    if n_relevant == 0:
-        return 0.0
-    true_pos = np.cumsum(hits)
-    false_pos = np.cumsum(~hits)
-    recall = list(true_pos / n_relevant)
-    precision = list(true_pos / (true_pos + false_pos))
-    mrec = [0.0] + recall + [1.0]
-    mpre = [0.0] + precision + [0.0]
-    for i in range(len(mpre) - 2, -1, -1):
-        mpre[i] = max(mpre[i], mpre[i + 1])
-    return float(sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]
-                     for i in range(len(mrec) - 1) if mrec[i + 1] != mrec[i]))
 
 
 def reference_sklearn_ap(dist_row: np.ndarray, relevant: np.ndarray, top: int | None = None) -> float:
@@ -65,7 +43,7 @@ def reference_precision(dist_row: np.ndarray, relevant: np.ndarray, k: int) -> f
 
 
 def reference_all(dist: np.ndarray, query_labels, gallery_labels, ap: str, ks=(100, 200)) -> dict:
-    ap_fn = reference_voc_ap if ap == "voc" else reference_sklearn_ap
+    ap_fn = voc_average_precision if ap == "voc" else reference_sklearn_ap
     out = {"ap_all": [], **{f"ap_{k}": [] for k in ks}, **{f"prec_{k}": [] for k in ks}}
     for row, label in zip(dist, query_labels):
         relevant = np.asarray(gallery_labels) == label
@@ -162,6 +140,32 @@ def test_random_unit_embeddings_match_reference():
                                 list(gallery_labels), device="cpu")
     assert_matches_reference(result, reference_all(dist, query_labels, gallery_labels, "voc"), atol=1e-9)
     assert 0 < result["map_all"] < 1 and result["n_queries_without_relevant"] == 0
+
+
+def test_the_reference_voc_ap_by_hand():
+    # hits at ranks 1 and 3 of 4: precision 1 at recall 0.5, 2/3 at recall 1
+    assert voc_average_precision([0.1, 0.2, 0.3, 0.4], [True, False, True, False]) == pytest.approx((1 + 2 / 3) / 2)
+    # hits at ranks 2 and 3: raw precisions 1/2 and 2/3; VOC lifts the first to the 2/3 that follows it
+    assert voc_average_precision([0.1, 0.2, 0.3], [False, True, True]) == pytest.approx(2 / 3)
+    # equal distances rank by gallery index, whatever the relevance
+    assert voc_average_precision([0.5, 0.5], [False, True]) == pytest.approx(0.5)
+    # mAP@k: only the top k count and the denominator is min(k, #relevant): one hit of 2 at precision 1/2
+    assert voc_average_precision([0.1, 0.2, 0.3, 0.4], [False, True, True, True], top=2) == pytest.approx(0.25)
+    assert voc_average_precision([0.1, 0.2], [False, False]) == 0.0
+    labels = np.array([0, 1])
+    assert voc_map(np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]]), labels, [1, 0, 1]) == pytest.approx(
+        (0.5 + (1 + 2 / 3) / 2) / 2)
+
+
+def test_the_engine_equals_the_readable_definition_under_the_query_mean():
+    rng = np.random.default_rng(4)
+    query, gallery = rng.standard_normal((50, 8)), rng.standard_normal((200, 8))
+    query_labels, gallery_labels = rng.integers(0, 5, 50), rng.integers(0, 5, 200)
+    result = evaluate_retrieval(query, query_labels, gallery, gallery_labels, ks=(100,), device="cpu",
+                                preset=resolve("sbka", aggregate="query"))
+    dist = pairwise_distances(query, gallery)
+    assert result["map_all"] == pytest.approx(voc_map(dist, query_labels, gallery_labels), abs=1e-12)
+    assert result["map_100"] == pytest.approx(voc_map(dist, query_labels, gallery_labels, top=100), abs=1e-12)
 
 
 def test_collapsed_embeddings_all_tied():

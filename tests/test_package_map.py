@@ -9,7 +9,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
     ["paths", "device"],
-    ["config", "data", "losses", "distances", "ownership"],
+    ["config", "data", "losses", "distances", "ownership", "metrics_reference"],
     ["models", "metrics_conventions", "codebooks", "schedule"],
     ["metrics_engine"],
     ["metrics"],
