@@ -1,7 +1,7 @@
 """One `Embedder`: a model plus its evaluation preprocessing, turning images into L2-normalised embeddings.
 
-Evaluation (`extract_embeddings`, `embed_split`, `embed_unseen`, `evaluate_unseen`) and photo search
-(`sbka_lite.search`) both embed through it, so a query, a gallery photo and a benchmark item see the
+Evaluation (`extract_embeddings`; the unseen split's `embed_unseen` / `evaluate_unseen` in
+`sbka_lite.unseen`) and photo search (`sbka_lite.search`) both embed through it, so a query, a gallery photo and a benchmark item see the
 same pixels and the same network. It works for a trained `Student`, a `Teacher` or a plain timm
 classifier (the "frozen" baseline): the embedding is always the L2-normalised pooled feature.
 Images are decoded by `sbka_lite.data.decode`, resized to a square and normalised with the backbone's
@@ -14,9 +14,7 @@ items silently), while search lists it as skipped.
 """
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple, Protocol, Sequence
 
 import numpy as np
@@ -30,27 +28,8 @@ from .data.decode import decode_image
 from .data.errors import ImageReadError
 from .data.loading import ImageTransform
 from .device import autocast
-from .metrics import evaluate_retrieval
+from .model_identity import ModelInfo, backbone_name, weights_key
 from .models import Student, image_config, pooled_features
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """The identity of an embedding model, as far as a cache of its embeddings cares.
-
-    `key` changes whenever the weights do; `backbone` and `dim` decide whether two models'
-    embeddings are even comparable; `preprocessing` (mean/std) and `image_size` change the
-    embeddings as surely as the weights.
-    """
-
-    key: str
-    backbone: str
-    dim: int
-    image_size: int
-    preprocessing: str = ""
-
-    def describe(self) -> str:
-        return f"{self.backbone} ({self.dim}-d, {self.image_size} px, {self.key})"
 
 
 class ImageEmbedder(Protocol):
@@ -67,23 +46,6 @@ class EmbeddedFile(NamedTuple):
     position: int
     embedding: np.ndarray | None
     reason: str | None
-
-
-def _backbone_name(module: nn.Module) -> str:
-    if getattr(module, "backbone_name", None):
-        return str(module.backbone_name)
-    backbone = getattr(module, "backbone", module)
-    config = getattr(backbone, "pretrained_cfg", None) or {}
-    return str(config.get("architecture") or type(backbone).__name__)
-
-
-def weights_key(module: nn.Module) -> str:
-    """``weights:<sha256>`` of a module's parameters and buffers: changes whenever any weight does."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return "weights:" + digest.hexdigest()[:32]
 
 
 class Embedder:
@@ -122,7 +84,7 @@ class Embedder:
         """Backbone, embedding size, input size, preprocessing and the weights' key."""
         if self._info is None:
             config = self.config
-            self._info = ModelInfo(key=self._key or weights_key(self.model), backbone=_backbone_name(self.model),
+            self._info = ModelInfo(key=self._key or weights_key(self.model), backbone=backbone_name(self.model),
                                    dim=self.dim, image_size=self.image_size,
                                    preprocessing=f"mean={config.mean} std={config.std} {config.interpolation}")
         return self._info
@@ -241,57 +203,3 @@ def extract_embeddings(
             raise ImageReadError(paths[item.position], item.reason)
         rows.append(item.embedding)
     return np.stack(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
-
-
-def embed_split(model_or_student: nn.Module, benchmark, split: str, modality: str, *,
-                max_items: int | None = None, seed: int = 0, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings and class names (a str array) of one split/modality of a benchmark.
-
-    `max_items` keeps a reproducible random subset (from `seed`), in list order.
-    """
-    items = list(benchmark.items(split, modality))
-    if max_items and len(items) > max_items:
-        keep = np.sort(np.random.default_rng(seed).choice(len(items), size=max_items, replace=False))
-        items = [items[i] for i in keep]
-    embeddings = extract_embeddings(model_or_student, items, **kwargs)
-    return embeddings, np.array([name for _, name in items])
-
-
-def embed_unseen(model_or_student: nn.Module, benchmark, *, max_queries: int | None = None, seed: int = 0,
-                 **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The unseen (``zero``) split embedded: sketch queries, their classes, photo gallery, its classes.
-
-    `max_queries` keeps a reproducible subset of the sketches; the gallery is always whole.
-    """
-    queries, query_labels = embed_split(model_or_student, benchmark, "zero", "sketch", max_items=max_queries,
-                                        seed=seed, **kwargs)
-    gallery, gallery_labels = embed_split(model_or_student, benchmark, "zero", "photo", **kwargs)
-    if len(queries) == 0 or len(gallery) == 0:
-        raise ValueError(f"the benchmark has {len(queries)} unseen sketches and {len(gallery)} unseen photos; need both")
-    return queries, query_labels, gallery, gallery_labels
-
-
-def evaluate_unseen(
-    student: nn.Module,
-    benchmark,
-    *,
-    preset: str | None = None,
-    batch_size: int = 64,
-    image_size: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-    max_queries: int | None = None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Unseen-class retrieval: every ``zero`` sketch ranks every ``zero`` photo (one-to-one).
-
-    `max_queries` evaluates a reproducible subset of queries (the gallery is always whole, so
-    the numbers stay comparable). Returns `sbka_lite.metrics.evaluate_retrieval`'s scalar
-    metrics (``map_all``, ``map_200``, ``prec_100``, ``prec_200``, ...), ``n_queries``,
-    ``n_gallery`` and ``ap`` (the AP convention used).
-    """
-    queries, query_labels, gallery, gallery_labels = embed_unseen(
-        student, benchmark, max_queries=max_queries, seed=seed, batch_size=batch_size, image_size=image_size,
-        device=device, progress=progress)
-    metrics = evaluate_retrieval(queries, query_labels, gallery, gallery_labels, preset=preset, progress=False)
-    return {key: value for key, value in metrics.items() if key != "per_query"}

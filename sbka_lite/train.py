@@ -57,7 +57,7 @@ from .build import (
 from .data.benchmark import SeenSubset
 from .device import get_device
 from .distributed import DistContext, destroy, init_distributed
-from .features import evaluate_unseen
+from .unseen import evaluate_unseen
 from .models import Student
 from .objective import TERMS
 from .paths import atomic_write, exclusive, shown

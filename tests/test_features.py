@@ -11,7 +11,8 @@ from PIL import Image
 from sbka_lite.data.decode import decode_image
 from sbka_lite.data.errors import ImageReadError
 from sbka_lite.data.loading import ImageTransform
-from sbka_lite.features import Embedder, embed_files, embed_split, evaluate_unseen, extract_embeddings
+from sbka_lite.features import Embedder, embed_files, extract_embeddings
+from sbka_lite.unseen import embed_split, evaluate_unseen
 from sbka_lite.models import Student, build_backbone, image_config, pooled_features
 from sbka_lite.search import SketchSearch
 from train_fakes import TINY_BACKBONE, FakeBenchmark, draw

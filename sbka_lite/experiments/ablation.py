@@ -59,7 +59,7 @@ from sbka_lite.experiments.executors import (
     executor_from_args,
     run_cells,
 )
-from sbka_lite.features import embed_unseen
+from sbka_lite.unseen import embed_unseen
 from sbka_lite.metrics import evaluate_retrieval, evaluate_scorer
 from sbka_lite.paths import outputs_dir, repo_root, write_json_atomic
 from sbka_lite.retrieval import ClusterMatcher

@@ -30,7 +30,8 @@ folders, and the fitted cluster matcher of `sbka_lite.retrieval` is available as
 | `evaluate` | precision@k per query class, against chance |
 | `cli` | ``python -m sbka_lite.search`` |
 """
-from sbka_lite.features import Embedder, ModelInfo
+from sbka_lite.features import Embedder
+from sbka_lite.model_identity import ModelInfo
 
 from .cache import EmbeddingCache, default_cache_path, file_sha256, is_our_cache
 from .cli import main

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from sbka_lite import __version__
-from sbka_lite.features import ModelInfo
+from sbka_lite.model_identity import ModelInfo
 from sbka_lite.paths import atomic_write, outputs_dir
 from sbka_lite.paths import file_sha256 as sha256_hex
 

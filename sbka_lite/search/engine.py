@@ -21,7 +21,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from sbka_lite.features import ModelInfo, embed_files
+from sbka_lite.features import embed_files
+from sbka_lite.model_identity import ModelInfo
 from sbka_lite.distances import exact_topk, squared_norms
 from sbka_lite.retrieval import ClusterMatcher
 

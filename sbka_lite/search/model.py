@@ -12,7 +12,8 @@ import torch
 
 from sbka_lite.checkpoint import CheckpointError, load_student
 from sbka_lite.device import get_device
-from sbka_lite.features import Embedder, ImageEmbedder, ModelInfo
+from sbka_lite.features import Embedder, ImageEmbedder
+from sbka_lite.model_identity import ModelInfo
 from sbka_lite.config import DEFAULT_BACKBONE
 from sbka_lite.models import Student
 

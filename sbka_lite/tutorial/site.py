@@ -25,9 +25,9 @@ from sbka_lite.paths import repo_root
 from sbka_lite.tutorial.notebooks import notebook_paths
 
 # The modules a reader opens to learn the method, in the order of the data flow (docs/CONTRACTS.md).
-API_MODULES = ["sbka_lite.losses", "sbka_lite.objective", "sbka_lite.distances", "sbka_lite.metrics_reference", "sbka_lite.metrics",
-               "sbka_lite.retrieval", "sbka_lite.gap", "sbka_lite.features", "sbka_lite.train",
-               "sbka_lite.tutorial.exercises"]
+API_MODULES = ["sbka_lite.losses", "sbka_lite.objective", "sbka_lite.distances", "sbka_lite.metrics_reference",
+               "sbka_lite.metrics", "sbka_lite.retrieval", "sbka_lite.gap", "sbka_lite.features", "sbka_lite.unseen",
+               "sbka_lite.train", "sbka_lite.tutorial.exercises"]
 DEFAULT_SOURCES = ("outputs/demo/notebooks", "outputs/smoke/notebooks")
 TOOL = "sbka_lite.tutorial.site"  # the name in the ownership manifests of the site and its -src folder
 
