@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .data.loading import ImageListDataset, ImageTransform
+from .data.errors import ImageReadError
+from .data.loading import ImageTransform
 from .data.synthetic.catalogue import SYNTHETIC_CLASSES
 from .data.synthetic.world import photo_world_classes
+from .features import embed_files
 from .models import build_backbone, image_config
 from .pretrain import WorldSpec, world_backbone
 
@@ -41,18 +42,30 @@ def synthetic_teacher(pretraining: str, backbone: str, image_size: int, *, steps
     return build_backbone(backbone, pretrained=True).eval()
 
 
-@torch.no_grad()
+class _ClassScores:
+    """The teacher's class scores per image, for `embed_files` (the package's one image-batching loop)."""
+
+    def __init__(self, teacher: nn.Module, image_size: int) -> None:
+        config = image_config(teacher)
+        self.teacher = teacher.eval()
+        self.preprocess = ImageTransform(image_size, config.mean, config.std, interpolation=config.interpolation)
+
+    def embed_batch(self, prepared: Sequence[torch.Tensor]) -> np.ndarray:
+        with torch.no_grad():
+            return self.teacher(torch.stack(list(prepared))).float().numpy()
+
+
 def _ranks(teacher: nn.Module, paths: Sequence[str], image_size: int, batch_size: int, progress: bool) -> np.ndarray:
-    config = image_config(teacher)
-    transform = ImageTransform(image_size, config.mean, config.std, interpolation=config.interpolation)
-    loader = torch.utils.data.DataLoader(ImageListDataset(list(paths), transform), batch_size=batch_size)
-    top = []
-    teacher.eval()
-    for images, _, errors in tqdm(loader, desc="teacher on photos", disable=not progress):
-        if any(errors):
-            raise RuntimeError(f"could not read {sum(bool(e) for e in errors)} photos: {[e for e in errors if e][:2]}")
-        top.append(teacher(images).topk(5, dim=-1).indices.numpy())
-    return np.concatenate(top) if top else np.zeros((0, 5), dtype=np.int64)
+    """The teacher's top-5 class indices per photo; a photo that cannot be read is an error, naming it."""
+    scores = []
+    for item in embed_files(_ClassScores(teacher, image_size), paths, batch_size=batch_size, progress=progress,
+                            desc="teacher on photos"):
+        if item.embedding is None:
+            raise ImageReadError(paths[item.position], item.reason)
+        scores.append(item.embedding)
+    if not scores:
+        return np.zeros((0, 5), dtype=np.int64)
+    return torch.from_numpy(np.stack(scores)).topk(5, dim=-1).indices.numpy()
 
 
 def teacher_knowledge(teacher: nn.Module, benchmark, targets: Mapping[str, Sequence[int]], *, image_size: int,

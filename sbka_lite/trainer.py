@@ -13,14 +13,16 @@ optimisers' part of a checkpoint.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from .data.loading import BadImageLog, ImageListDataset, ImageTransform
+from .data.loading import BadImageLog, ImageTransform
 from .device import autocast, needs_grad_scaler
 from .distributed import DistContext
+from .features import embed_files
 
 
 class Trainer:
@@ -120,7 +122,6 @@ class Trainer:
         each forward, so after the last training step each replica still holds those of its own last batch."""
         self.dist.broadcast_buffers(self.model)
 
-    @torch.no_grad()
     def validate(self, items: list[tuple[str, int]], bad_log: BadImageLog) -> tuple[float | None, float | None]:
         """Top-1 accuracy and mean cross-entropy of ``model.predict`` on held-out ``(path, label)`` items
         (sharded over ranks); ``(None, None)`` without items. The loss breaks ties in selection:
@@ -129,27 +130,25 @@ class Trainer:
         if not items:
             return None, None
         mine = items[self.dist.rank::self.dist.world_size]
-        loader = torch.utils.data.DataLoader(ImageListDataset([p for p, _ in mine], self.eval_transform),
-                                             batch_size=self.val_batch_size, num_workers=self.num_workers,
-                                             pin_memory=self.device.type == "cuda")
-        labels = torch.tensor([label for _, label in mine], dtype=torch.long)
+        logits, truth, bad = [], [], []
         self.model.eval()
+        try:
+            for item in embed_files(_Predictions(self), [path for path, _ in mine], batch_size=self.val_batch_size,
+                                    workers=self.num_workers, progress=False, desc="validating"):
+                if item.embedding is None:
+                    bad.append(f"{mine[item.position][0]} ({item.reason})")
+                else:
+                    logits.append(item.embedding)
+                    truth.append(mine[item.position][1])
+        finally:
+            self.model.train()
         counts = torch.zeros(4, dtype=torch.float64)  # correct, counted, failed, summed cross-entropy
-        bad = []
-        for images, positions, errors in loader:
-            ok = torch.tensor([not e for e in errors])
-            bad += [f"{mine[int(i)][0]} ({e})" for i, e in zip(positions, errors) if e]
-            if not ok.any():
-                continue
-            images = images[ok].to(self.device).contiguous(memory_format=self.memory_format)
-            with autocast(self.device, enabled=self.amp):
-                logits = self.model.predict(images)
-            truth = labels[positions[ok]]
-            counts[0] += (logits.argmax(-1).cpu() == truth).sum().item()
-            counts[1] += int(ok.sum())
-            counts[3] += torch.nn.functional.cross_entropy(logits.float().cpu(), truth, reduction="sum").item()
+        if logits:
+            scores, labels = torch.from_numpy(np.stack(logits)), torch.tensor(truth, dtype=torch.long)
+            counts[0] = (scores.argmax(-1) == labels).sum().item()
+            counts[1] = len(labels)
+            counts[3] = torch.nn.functional.cross_entropy(scores, labels, reduction="sum").item()
         counts[2] = len(bad)
-        self.model.train()
         totals = self.dist.all_reduce_sum(counts.to(self.device)).cpu()
         bad_log.update(int(totals[1]), bad, n_bad=int(totals[2]))
         if not totals[1]:
@@ -173,3 +172,18 @@ class Trainer:
                 optimizer.load_state_dict(state[self._optimizer_key(name)])
         if self.scaler and state.get("grad_scaler"):
             self.scaler.load_state_dict(state["grad_scaler"])
+
+
+class _Predictions:
+    """The model's class scores per image, for `embed_files` (the package's one image-batching loop)."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.preprocess = trainer.eval_transform
+
+    @torch.no_grad()
+    def embed_batch(self, prepared: Sequence[torch.Tensor]) -> np.ndarray:
+        t = self.trainer
+        images = torch.stack(list(prepared)).to(t.device).contiguous(memory_format=t.memory_format)
+        with autocast(t.device, enabled=t.amp):
+            return t.model.predict(images).float().cpu().numpy()

@@ -11,7 +11,6 @@ from sbka_lite.data.loading import (
     PHOTO,
     SKETCH,
     BadImageLog,
-    ImageListDataset,
     ImageTransform,
     MixedBatchSampler,
     MixedSketchPhotoDataset,
@@ -201,16 +200,6 @@ def test_bad_image_log_tolerates_a_few_in_many():
     assert log.failed == 3
     with pytest.raises(ImageReadError, match="first failures|First failures"):
         log.update(0, [f"{i} (bad)" for i in range(10)])
-
-
-def test_image_list_dataset_reports_errors_instead_of_raising_in_workers(tmp_path):
-    good = tmp_path / "good.png"
-    Image.new("RGB", (8, 8)).save(good)
-    dataset = ImageListDataset([str(good), str(tmp_path / "missing.png")], ImageTransform(16, *HALF))
-    tensor, index, error = dataset[0]
-    assert tensor.shape == (3, 16, 16) and index == 0 and error == ""
-    tensor, index, error = dataset[1]
-    assert index == 1 and error and tensor.shape == (3, 16, 16)
 
 
 def test_a_16_bit_sketch_listed_in_a_benchmark_trains_like_its_8_bit_twin(tmp_path):

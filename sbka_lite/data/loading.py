@@ -245,22 +245,3 @@ class BadImageLog:
                 f"{self.failed} of {self.seen} images failed to decode (limit {limit:.0f}); check the "
                 f"dataset (re-run its data script) or raise bad_image_fraction. First failures:\n  {shown}",
             )
-
-
-class ImageListDataset(Dataset):
-    """Images by path for evaluation: ``(tensor, index, error)``; errors are raised by the caller."""
-
-    def __init__(self, paths: Sequence[str], transform: ImageTransform) -> None:
-        self.paths = [str(p) for p in paths]
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, str]:
-        try:
-            return self.transform(decode_image(self.paths[index])), index, ""
-        except ImageReadError as error:
-            # Raised again in the main process: DataLoader workers would lose the .path attribute.
-            size = self.transform.image_size
-            return torch.zeros(3, size, size), index, error.reason or str(error)
