@@ -21,7 +21,6 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -32,18 +31,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import (
-    CheckpointError,
-    RunState,
-    best_record_on_disk,
-    load_checkpoint,
-    load_student,
-    remove_stale_temporaries,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
-from .config import PHASE2_KEYS, RESUMABLE_KEYS, ConfigError, TrainConfig, parse_set_overrides, upgrade_saved_config
+from .checkpoint import CheckpointError, load_student, rng_state, save_checkpoint, set_rng_state
+from .config import ConfigError, TrainConfig, parse_set_overrides
 from .build import (
     build_loader,
     build_model,
@@ -61,7 +50,9 @@ from .unseen import evaluate_unseen
 from .models import Student
 from .objective import TERMS
 from .paths import atomic_write, exclusive, shown
+from .run_folder import RunFolder
 from .run_logs import epoch_row, write_logs
+from .selection import FALLBACK_REASON, selects
 
 LOSS_TERMS = tuple(TERMS)  # the log columns of the loss terms, in the objective's order
 
@@ -102,41 +93,6 @@ class TrainResult:
         return pd.DataFrame(self.epochs)
 
 
-# --------------------------------------------------------------------------- resume and branch checks
-
-
-def _check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
-    saved = upgrade_saved_config(saved)
-    current = config.to_dict()
-    # A key the saved run does not know is newer than the run; its default keeps the old behaviour.
-    changed = sorted(key for key in current if key not in RESUMABLE_KEYS and key in saved and saved[key] != current[key])
-    if changed:
-        details = ", ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
-        raise ValueError(f"{path} was written by a run with a different config ({details}); "
-                         "use another run_name/run_dir, or resume=False to start over")
-
-
-def _check_branchable(saved: dict, state: dict, config: TrainConfig, path: Path) -> None:
-    """A branch starts phase 2 from `path`: a run with this config up to phase-2-only keys, stopped
-    exactly at the end of its warm-up, whose teacher taught in phase 1 as this run's will."""
-    saved = upgrade_saved_config(saved)
-    current = config.to_dict()
-    changed = sorted(key for key in current if key not in RESUMABLE_KEYS | PHASE2_KEYS and key in saved
-                     and saved[key] != current[key])
-    if changed:
-        details = ", ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
-        raise ValueError(f"branch_from={path}: that run differs in keys that act before phase 2 ({details}); "
-                         f"a branch may differ only in {sorted(PHASE2_KEYS)}")
-    teaching = {saved.get("alignment"), config.alignment}
-    if not teaching <= {"teacher_to_student", "bidirectional"}:
-        raise ValueError(f"branch_from={path}: alignment {saved.get('alignment')!r} -> {config.alignment!r}; phase 1 "
-                         "is the same only between runs with a teacher (teacher_to_student, bidirectional)")
-    if (int(state["epoch"]), int(state["step_in_epoch"])) != (config.warmup_epochs, 0):
-        raise ValueError(f"branch_from={path} stopped at epoch {state['epoch']} (+{state['step_in_epoch']} steps); "
-                         f"a branch starts where the warm-up ends, epoch {config.warmup_epochs}: train that run with "
-                         f"stop_after_steps = warmup_epochs x steps_per_epoch")
-
-
 # --------------------------------------------------------------------------- a run
 
 
@@ -147,11 +103,9 @@ class _Run:
         self.config, self.benchmark, self.dist, self.device, self.progress = config, benchmark, dist, device, progress
         self.classes = list(benchmark.seen_classes)
         self.run_dir = config.resolved_run_dir()
-        self.last_path, self.best_path = self.run_dir / "last.pt", self.run_dir / "best.pt"
-        resumed = self._open_run_dir()
-        self.state = RunState.from_checkpoint(resumed, config.bad_image_fraction)
-        if resumed is not None:
-            self._trust_best_on_disk()
+        self.folder = RunFolder(self.run_dir, dist)
+        self.last_path, self.best_path = self.folder.last_path, self.folder.best_path
+        self.state, resumed = self.folder.open(config.to_dict(), bad_image_fraction=config.bad_image_fraction)
         self.model = self.trainer = None
         self.epoch_info: dict = {}  # what the model records of the current epoch (its phase)
         if self.state.epoch < config.epochs:
@@ -161,44 +115,6 @@ class _Run:
             if resumed is not None:
                 self.trainer.load_state_dict(resumed)
                 set_rng_state(resumed["rng"])
-
-    def _open_run_dir(self) -> dict | None:
-        config, dist = self.config, self.dist
-        if dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            remove_stale_temporaries(self.run_dir)  # what a kill mid-write left (tens of MB each)
-        resumed = load_checkpoint(self.last_path) if config.resume and self.last_path.is_file() else None
-        if resumed is not None:
-            _check_resumable(resumed.get("config", {}), config, self.last_path)
-        elif dist.is_main and not config.resume:
-            for stale in (self.last_path, self.best_path):
-                stale.unlink(missing_ok=True)
-        if resumed is None and config.branch_from:
-            resumed = self._branch(Path(config.branch_from).expanduser())
-        dist.barrier()
-        return resumed
-
-    def _branch(self, source: Path) -> dict:
-        """The warm-up's state, to continue as this run; its best.pt comes along when it holds the best epoch."""
-        state = load_checkpoint(source)
-        _check_branchable(state.get("config", {}), state, self.config, source)
-        best_epoch = state["best"]["epoch"]
-        if best_epoch is not None and self.dist.is_main:
-            on_disk = best_record_on_disk(source.parent / "best.pt")
-            if on_disk["epoch"] != best_epoch:
-                raise ValueError(f"branch_from={source} records best epoch {best_epoch}, but {source.parent / 'best.pt'} "
-                                 f"holds epoch {on_disk['epoch']}: the warm-up's folder is incomplete; train it again")
-            with atomic_write(self.best_path) as stream, open(source.parent / "best.pt", "rb") as original:
-                shutil.copyfileobj(original, stream)
-        return state
-
-    def _trust_best_on_disk(self) -> None:
-        on_disk = best_record_on_disk(self.best_path)
-        if on_disk["epoch"] != self.state.best["epoch"]:
-            if self.dist.is_main:
-                warnings.warn(f"{self.run_dir}: last.pt records best epoch {self.state.best['epoch']} but best.pt holds "
-                              f"epoch {on_disk['epoch']} (an interrupted write); using what best.pt holds", stacklevel=4)
-            self.state.best = on_disk
 
     # ----------------------------------------------------------------- outputs
     def result(self, completed: bool) -> TrainResult:
@@ -307,18 +223,6 @@ class _Run:
         state.history.append(row)
         return row
 
-    def _selects(self, epoch: int, key: tuple | None) -> bool:
-        """Whether this epoch becomes best.pt: on held-out seen-class sketches only (never unseen classes),
-        by accuracy, ties broken by the lower validation loss (`selection_key`)."""
-        rule, state = self.config.selection, self.state
-        if rule == "last" or key is None:  # nothing to select on: keep the latest
-            return True
-        if rule == "official":  # phase-2 epochs only, and only above every earlier epoch, warm-up included
-            earlier = [selection_key(row) for row in state.epoch_rows[:-1]]
-            return epoch >= self.config.warmup_epochs and all(key > value for value in earlier if value is not None)
-        best = selection_key(state.best)
-        return state.best["epoch"] is None or best is None or key > best
-
     def end_epoch(self, epoch: int, phase: int, lr: float, rows: list[dict], val_items, seconds: float) -> None:
         state, config = self.state, self.config
         val_acc, val_loss = self.trainer.validate(val_items, state.bad_log)
@@ -328,7 +232,8 @@ class _Run:
                 self.model.student, self.benchmark, image_size=self.model.student.input_size,
                 progress=False)["map_all"]
             self.model.train()
-        improved = self._selects(epoch, selection_key(state.epoch_rows[-1]))
+        improved = selects(config.selection, epoch, state.epoch_rows[-1], earlier=state.epoch_rows[:-1],
+                           best=state.best, warmup_epochs=config.warmup_epochs)
         rule = config.selection
         if not improved and epoch == config.epochs - 1 and state.best["epoch"] is None:
             # The rule picked nothing (official: no phase-2 epoch beat every earlier one, as happens once a
@@ -350,19 +255,6 @@ class _Run:
 
 
 LOCK_FILE = ".lock"  # held while a process trains the folder (sbka_lite.paths.exclusive)
-
-FALLBACK_REASON = {"official": "no phase-2 epoch beat every earlier one on held-out seen sketches",
-                   "best": "no epoch had a validation score"}
-
-
-def selection_key(row: dict) -> tuple[float, float] | None:
-    """What selection compares: held-out accuracy, then the negated validation loss (ties go to the
-    lower loss; a row without a loss ranks below any with one at the same accuracy)."""
-    if row.get("val_acc") is None:
-        return None
-    loss = row.get("val_loss")
-    return (float(row["val_acc"]), -float(loss) if loss is not None else float("-inf"))
-
 
 def train(config: TrainConfig | dict, benchmark=None, *, progress: bool = True) -> TrainResult:
     """Train a student (and in phase 2 the teacher's head) with SBKA; see `sbka_lite.objective`.

@@ -8,7 +8,8 @@ from sbka_lite.checkpoint import RunState
 from sbka_lite.config import (ALIGNMENTS, RENAMED_KEYS, SMOKE_OVERRIDES, ConfigError, TrainConfig, load_yaml,
                               upgrade_saved_config)
 from sbka_lite.experiments.ablation import same_recipe
-from sbka_lite.train import _check_resumable, main
+from sbka_lite.run_folder import check_resumable
+from sbka_lite.train import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,11 +93,11 @@ def test_a_checkpoint_written_under_the_old_names_resumes_only_with_the_same_val
     saved = {"w_align" if key == "w_gaussian" else "align_feature" if key == "gaussian_feature" else key: value
              for key, value in config.to_dict().items()}
     assert "w_gaussian" not in saved and upgrade_saved_config(saved) == config.to_dict()
-    _check_resumable(saved, config, tmp_path / "last.pt")  # the same run under its old names: resumes
+    check_resumable(saved, config.to_dict(), tmp_path / "last.pt")  # the same run under its old names: resumes
     with pytest.raises(ValueError, match=r"w_gaussian: 0\.5 -> 0\.1"):
-        _check_resumable({**saved, "w_align": 0.5}, config, tmp_path / "last.pt")
+        check_resumable({**saved, "w_align": 0.5}, config.to_dict(), tmp_path / "last.pt")
     with pytest.raises(ValueError, match=r"gaussian_feature: 'raw' -> 'layernorm'"):
-        _check_resumable({**saved, "align_feature": "raw"}, config, tmp_path / "last.pt")
+        check_resumable({**saved, "align_feature": "raw"}, config.to_dict(), tmp_path / "last.pt")
 
 
 def test_old_logs_and_results_are_read_under_the_new_names():

@@ -9,12 +9,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "sbka_lite"
 LAYERS = [
     ["paths", "device"],
-    ["config", "data", "losses", "distances", "ownership", "metrics_reference"],
+    ["config", "data", "losses", "distances", "ownership", "metrics_reference", "selection"],
     ["models", "metrics_conventions", "codebooks", "schedule", "model_identity"],
     ["metrics_engine"],
     ["metrics"],
     ["objective", "retrieval", "gap", "distributed", "checkpoint", "pretrain", "features"],
-    ["evaluation", "teacher_knowledge", "sbka"],
+    ["evaluation", "teacher_knowledge", "sbka", "run_folder"],
     ["trainer", "run_logs", "plots"],
     ["build", "unseen"],
     ["train", "search"],
