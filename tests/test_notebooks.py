@@ -88,6 +88,13 @@ def check_03(r):
     assert r["terms_by_phase"]["2"] == ["loss_cls", "loss_gaussian", "loss_ka_student", "loss_ka_teacher"]
     assert r["final_losses"]["loss_ka_teacher"] is not None
     assert r["checkpoint"].endswith(".pt")
+    # one step in the open: each total is its terms weighted by the recipe, and both optimisers moved their weights
+    step, w = r["one_step"], r["one_step"]["weights"]
+    terms = step["terms"]
+    assert step["totals"]["student"] == pytest.approx(
+        terms["loss_cls"] + w["w_ka"] * terms["loss_ka_student"] + w["w_gaussian"] * terms["loss_gaussian"], rel=1e-5)
+    assert step["totals"]["teacher"] == pytest.approx(w["w_ka"] * terms["loss_ka_teacher"], rel=1e-5)
+    assert set(step["largest_weight_change"]) == {"student", "teacher"} and min(step["largest_weight_change"].values()) > 0
     # step 0: with the recipe's frozen statistics the student is its teacher, so L_KA^S starts at its floor;
     # train-mode BatchNorm on mixed sketch/photo batches makes them two different networks
     frozen, train_mode = r["step_zero"]["frozen statistics (the recipe)"], r["step_zero"]["train-mode BatchNorm"]
