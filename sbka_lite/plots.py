@@ -111,9 +111,11 @@ def umap_panels(panels: Sequence[tuple[str, np.ndarray, Sequence[str], Sequence[
     for ax, (title, coords, classes, modality) in zip(axes[0], panels):
         classes, modality = np.asarray(classes).astype(str), np.asarray(modality).astype(str)
         for name, marker in markers.items():
-            mine = modality == name
-            ax.scatter(coords[mine, 0], coords[mine, 1], c=[palette[c] for c in classes[mine]], marker=marker,
-                       s=point_size * (1.4 if marker == "X" else 1.0), linewidths=0, alpha=0.8)
+            for c in order:  # one labelled series per class and modality: the legend can be checked against it
+                mine = (modality == name) & (classes == c)
+                if mine.any():
+                    ax.scatter(coords[mine, 0], coords[mine, 1], color=palette[c], marker=marker, label=c,
+                               s=point_size * (1.4 if marker == "X" else 1.0), linewidths=0, alpha=0.8)
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])

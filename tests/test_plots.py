@@ -150,3 +150,65 @@ def test_per_class_presets_show_every_marker_and_merge_identical_presets():
     low, high = ax.get_xlim()
     assert low < 0.2 and high > 1.0  # nothing clipped at the axis
     plt.close("all")
+
+
+# ---- every figure with a legend: its entries are what is drawn (tests/figure_checks.py) ------------------------------
+
+def _learning_curve_rows():
+    return pd.DataFrame([{"arm": arm, "seed": seed, "epoch": epoch, "val_acc": 0.8 + 0.01 * epoch,
+                          "unseen_map_diagnostic": 0.5 + 0.01 * epoch + shift}
+                         for arm, shift in (("finetune", 0.05), ("one_way", 0.0), ("bidirectional", 0.02))
+                         for seed in (0, 1) for epoch in range(4)])
+
+
+def _legend_figures():
+    from sbka_lite.evaluation import plot_per_class_presets
+
+    rng = np.random.default_rng(0)
+    names = [f"class{i:02d}" for i in range(11)]
+    classes, modality = [names[i % 11] for i in range(44)], ["sketch"] * 22 + ["photo"] * 22
+    history = pd.DataFrame({"step": range(10), "loss_cls": np.linspace(2, 1, 10), "loss_ka_student": np.linspace(1, .5, 10)})
+    knowledge = pd.DataFrame({"class": ["guitar", "violin"], "split": "unseen", "known": [True, True], "top1": [0.9, 0.4]})
+    settings = pd.DataFrame([{"setting": s, "seed": seed, "epoch": e, "val_acc": 0.5, "unseen_map_diagnostic": b + 0.1 * e}
+                             for s, b in (("rises", 0.2), ("forgets", 0.8)) for seed in (0, 1) for e in range(3)])
+    return {
+        "umap_panels": lambda: plots.umap_panels([("a", rng.normal(size=(44, 2)), classes, modality)]),
+        "loss_curves": lambda: plots.loss_curves(history, phase_boundary=5),
+        "metric_bars (hue)": lambda: plots.metric_bars(
+            pd.DataFrame({"arm": ["a", "a", "b", "b"], "how": ["x", "y", "x", "y"], "map": [.1, .2, .3, .4]}),
+            x="arm", y="map", hue="how"),
+        "scatter_panels": lambda: plots.scatter_panels([("p", rng.normal(size=(20, 2)), ["u", "v"] * 10)]),
+        "learning_curves": lambda: plots.learning_curves(_learning_curve_rows()),
+        "curves_by_setting": lambda: plots.curves_by_setting(settings),
+        "teacher_knowledge_bars": lambda: plots.teacher_knowledge_bars({"imagenet": knowledge, "photo_world": knowledge}),
+        "per_class_presets": lambda: plot_per_class_presets(pd.DataFrame(
+            {"sbka": [1.0, 0.5], "sake": [1.0, 0.5], "zse": [0.9, 0.6]}, index=["cat", "dog"])),
+    }
+
+
+@pytest.mark.parametrize("name", list(_legend_figures()))
+def test_each_legend_names_what_is_drawn(name):
+    from figure_checks import legend_problems
+
+    fig = _legend_figures()[name]()
+    assert fig.legends or any(ax.get_legend() for ax in fig.axes), f"{name} draws no legend"
+    assert legend_problems(fig) == []
+    plt.close("all")
+
+
+def test_the_legend_check_catches_a_wrong_entry_and_a_missing_one():
+    from figure_checks import legend_problems
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], color="tab:blue", label="a")
+    ax.plot([0, 1], [1, 0], color="tab:orange", label="b")
+    ax.legend(handles=[matplotlib.lines.Line2D([], [], color="tab:blue", label="a"),
+                       matplotlib.lines.Line2D([], [], color="tab:green", label="c")])
+    problems = legend_problems(fig)
+    assert any("'c'" in p for p in problems) and any("no legend entry" in p for p in problems), problems
+    fig, ax = plt.subplots()
+    ax.scatter([0, 1], [0, 1], marker="o", color="tab:blue")
+    ax.legend(handles=[matplotlib.lines.Line2D([], [], marker="^", linestyle="", color="0.4", label="sketch"),
+                       matplotlib.lines.Line2D([], [], marker="s", linestyle="", color="tab:blue", label="x")])
+    assert legend_problems(fig) == ["legend entry 'sketch': marker '^' matches no scatter drawn"]
+    plt.close("all")

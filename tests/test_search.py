@@ -1,6 +1,8 @@
 """Photo search: the cache, exact and FAISS ranking, query inputs, bad input, the CLI and the pad."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -604,6 +606,18 @@ def test_cli_bad_input_exits_2_with_the_reason(tmp_path, sketch_file, capsys):
 
 
 # --- the drawing pad, driven headless through the same messages the browser sends ------------
+
+def test_the_pad_shows_as_a_widget_in_jupyter_and_as_a_picture_elsewhere(folder, tmp_path):
+    pytest.importorskip("ipycanvas")
+    from IPython.core.formatters import DisplayFormatter
+
+    box = drawing_pad(open_search(folder, CountingEmbedder(), tmp_path / "cache.npz"), k=3, size=64)
+    data, _ = DisplayFormatter().format(box)  # what a kernel sends for the cell's output
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id  # the live pad
+    picture = Image.open(io.BytesIO(base64.b64decode(data["image/jpeg"])))
+    assert picture.size[0] >= 400  # a real picture of the pad, for static viewers and the website
+    assert "VBox" not in data["text/plain"] and "Jupyter" in data["text/plain"]
+
 
 def test_drawing_pad_draws_strokes_searches_and_clears(folder, tmp_path):
     pytest.importorskip("ipycanvas")

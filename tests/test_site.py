@@ -17,11 +17,12 @@ import threading
 import nbformat
 import pytest
 
-from sbka_lite.paths import outputs_dir
+from sbka_lite.paths import exclusive, outputs_dir, repo_root
 from sbka_lite.tutorial.notebooks import notebook_paths, run_series
 from sbka_lite.tutorial.series import run_dir
 from sbka_lite.tutorial import site as site_cli
 from sbka_lite.tutorial.site import build_site, chapter_title
+from test_notebooks import SERIES_LOCK
 from test_search_browser import CHROMIUM_ARGS, find_chromium
 
 NOTEBOOKS = notebook_paths()
@@ -40,9 +41,10 @@ def site(tmp_path_factory):
     if find_chromium() is None:
         pytest.skip("no Chromium found (apt-get install chromium, or set SBKA_CHROMIUM)")
     executed = run_dir(smoke=True) / "notebooks"
-    missing = [p.name[:2] for p in NOTEBOOKS if not (executed / p.name).is_file()]
-    if missing:
-        run_series("smoke", run_dir(smoke=True), only=missing)
+    with exclusive(run_dir(smoke=True).parent / SERIES_LOCK, "waiting for the smoke series"):  # see test_notebooks
+        missing = [p.name[:2] for p in NOTEBOOKS if not (executed / p.name).is_file()]
+        if missing:
+            run_series("smoke", run_dir(smoke=True), only=missing)
     folder = build_site(tmp_path_factory.mktemp("site") / "site", source=executed)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *args: None
@@ -80,6 +82,12 @@ def test_every_chapter_is_reachable_loads_and_renders_its_figures_and_the_api_is
                 body = page.locator("article").inner_text()
                 assert "Traceback" not in body and "PapermillExecutionError" not in body, path.name
                 assert _broken_images(page) == [], f"{path.name}: broken images"
+                # at 1280 px no code block scrolls sideways, and nothing of the build machine shows
+                wide = page.evaluate("() => [...document.querySelectorAll('article pre')]"
+                                     ".filter(pre => pre.scrollWidth > pre.clientWidth + 1)"
+                                     ".map(pre => pre.innerText.slice(0, 60))")
+                assert wide == [], f"{path.name}: code scrolls sideways: {wide[:3]}"
+                assert "PosixPath(" not in body and str(repo_root()) not in body and "/tmp/" not in body, path.name
                 shown = page.evaluate("() => document.querySelectorAll('article img').length")
                 assert shown >= _figures(executed / path.name), f"{path.name}: {shown} images shown"
                 if path.name.startswith("04"):  # a chapter with figures, scrolled to its first one
@@ -95,6 +103,21 @@ def test_every_chapter_is_reachable_loads_and_renders_its_figures_and_the_api_is
         finally:
             browser.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_where_no_kernel_runs_an_output_with_a_picture_shows_the_picture(tmp_path):
+    from sbka_lite.tutorial.site import _static_chapter
+
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    cells = [nbformat.v4.new_code_cell("pad", outputs=[nbformat.v4.new_output(
+                 "display_data", data={"application/vnd.jupyter.widget-view+json": view, "image/jpeg": "AAAA",
+                                       "text/plain": "A drawing pad"})]),
+             nbformat.v4.new_code_cell("slider", outputs=[nbformat.v4.new_output(
+                 "display_data", data={"application/vnd.jupyter.widget-view+json": view, "text/plain": "IntSlider()"})])]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "06_x.ipynb")
+    shown = nbformat.reads(_static_chapter(tmp_path / "06_x.ipynb").decode(), as_version=4)
+    assert set(shown.cells[0].outputs[0].data) == {"image/jpeg", "text/plain"}  # nbconvert would pick the dead view
+    assert "application/vnd.jupyter.widget-view+json" in shown.cells[1].outputs[0].data  # nothing to show instead
 
 
 # --- never destroy what the site did not write ----------------------------------------------------------------------

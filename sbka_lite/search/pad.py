@@ -11,8 +11,10 @@ result grid appears.
 """
 from __future__ import annotations
 
+import base64
 import html
 import io
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,6 +28,12 @@ from .sheet import short_name
 from .sketch import sketch_to_image
 
 __all__ = ["DrawingPad", "drawing_pad", "results_grid"]
+
+# A screenshot of the pad in Chromium (tests/test_search_browser.py), for where no kernel draws the widget:
+# an executed notebook opened statically, the website. Jupyter prefers the live widget in the same output.
+PICTURE = Path(__file__).with_name("pad_picture.jpg")
+PICTURE_TEXT = "A drawing pad: draw a sketch with the mouse and press Search (run the notebook in Jupyter to use it)."
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def _png_bytes(image: Image.Image, size: int) -> bytes:
@@ -92,7 +100,12 @@ class DrawingPad:
         self.widget = widgets.VBox([widgets.HBox([self.canvas, controls]), self.results])
         self.widget.add_class("sbka-pad")
         self.widget.pad = self
+        self.widget._repr_mimebundle_ = self._mimebundle  # the widget, plus its picture and a sentence
         self._paint_paper()
+
+    def _mimebundle(self, **kwargs: Any) -> dict[str, Any]:
+        live = type(self.widget)._repr_mimebundle_(self.widget, **kwargs) or {}
+        return {**live, "image/jpeg": base64.b64encode(PICTURE.read_bytes()).decode("ascii"), "text/plain": PICTURE_TEXT}
 
     # -- drawing -------------------------------------------------------------------------------
     def _paint_paper(self) -> None:

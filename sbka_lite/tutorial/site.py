@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from sbka_lite.ownership import NotOurs, Ownership, claim
@@ -29,6 +30,14 @@ API_MODULES = ["sbka_lite.losses", "sbka_lite.objective", "sbka_lite.distances",
                "sbka_lite.metrics", "sbka_lite.retrieval", "sbka_lite.gap", "sbka_lite.features", "sbka_lite.unseen",
                "sbka_lite.train", "sbka_lite.tutorial.exercises"]
 DEFAULT_SOURCES = ("outputs/demo/notebooks", "outputs/smoke/notebooks")
+# Notebook code is up to 120 characters a line: a wider column, and code that wraps instead of scrolling sideways.
+WIDE_CSS = """\
+.md-grid { max-width: 1600px; }
+.md-typeset pre, .md-typeset pre > code, .jupyter-wrapper pre, .highlight pre {
+  white-space: pre-wrap; overflow-wrap: anywhere;
+}
+"""
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 TOOL = "sbka_lite.tutorial.site"  # the name in the ownership manifests of the site and its -src folder
 
 
@@ -58,7 +67,9 @@ def _config(chapters: list[Path]) -> dict:
         "site_description": "The notebook series, executed, and the package's API reference.",
         "use_directory_urls": False,  # plain .html files: the site opens from disk as well as from a server
         "theme": {"name": "material", "font": False,  # no Google Fonts: builds and reads offline
-                  "features": ["navigation.sections", "navigation.footer"]},
+                  # the page's table of contents in the left sidebar: the content column gets the right one's width
+                  "features": ["navigation.sections", "navigation.footer", "toc.integrate"]},
+        "extra_css": ["stylesheets/wide.css"],
         "plugins": ["search",
                     {"mkdocs-jupyter": {"execute": False, "include_source": True, "ignore_h1_titles": True}},
                     {"mkdocstrings": {"handlers": {"python": {
@@ -69,6 +80,18 @@ def _config(chapters: list[Path]) -> dict:
                 {"Chapters": [{chapter_title(p): f"chapters/{p.name}"} for p in chapters]},
                 {"API reference": "api.md"}],
     }
+
+
+def _static_chapter(path: Path) -> bytes:
+    """The executed notebook as the site shows it: no kernel runs there, so an output that also holds a picture
+    (the drawing pad's) shows the picture; nbconvert would pick the widget view and draw nothing."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and any(key.startswith("image/") for key in data):
+                del data[WIDGET_VIEW]
+    return nbformat.writes(notebook).encode()
 
 
 def _index(chapters: list[Path]) -> str:
@@ -85,8 +108,9 @@ def write_project(chapters: list[Path], project: Path, force: bool = False) -> O
     (``mkdocs.yml`` is ``record.folder / "mkdocs.yml"``). Refuses (`NotOurs`) a folder holding files this tool
     did not write, or changed since, unless `force`."""
     api = ["# API reference", "", "The method's modules, in the order data flows through them.", ""]
-    planned = {f"docs/chapters/{path.name}": path.read_bytes() for path in chapters}
+    planned = {f"docs/chapters/{path.name}": _static_chapter(path) for path in chapters}
     planned["docs/index.md"] = _index(chapters).encode()
+    planned["docs/stylesheets/wide.css"] = WIDE_CSS.encode()
     planned["docs/api.md"] = "\n".join(api + [f"::: {module}\n" for module in API_MODULES]).encode()
     planned["mkdocs.yml"] = yaml.safe_dump(_config(chapters), sort_keys=False, allow_unicode=True).encode()
     owned = claim(project, TOOL, force=force)
