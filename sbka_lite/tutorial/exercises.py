@@ -2,7 +2,8 @@
 
 An exercise cell defines a small function (its solution between nbgrader's ``### BEGIN SOLUTION`` /
 ``### END SOLUTION`` markers, which ``make student`` replaces with ``raise NotImplementedError()``);
-the next cell calls one ``check_*`` below. A check prints one line when every case agrees, and
+the next cell calls one ``check_*`` below (a grade cell for nbgrader: its hidden part, in the teacher's
+edition only, runs the same check on more and other inputs, ``seed=``). A check prints one line when every case agrees, and
 otherwise raises `ExerciseError` naming the failing case, its inputs' shapes and the difference,
 so a learner sees what to fix rather than a bare ``AssertionError``.
 """
@@ -54,11 +55,11 @@ def _difference(got: Any, want: np.ndarray) -> str | None:
 
 def check(learner_fn: Callable[..., Any], reference_fn: Callable[..., Any],
           make_inputs: Callable[[np.random.Generator], dict[str, Any]], *, n_cases: int = 5, seed: int = 0,
-          name: str | None = None, hint: str = "") -> int:
+          name: str | None = None, hint: str = "") -> None:
     """Compare ``learner_fn(**inputs)`` with ``reference_fn(**inputs)`` on `n_cases` random inputs.
 
-    Returns the number of cases passed (all of them) after printing a pass line; raises
-    `ExerciseError` on the first case that differs, or when the exercise is not written yet.
+    Prints a pass line and returns nothing (a grade cell's value would read to nbgrader as partial credit);
+    raises `ExerciseError` on the first case that differs, or when the exercise is not written yet.
     """
     name = name or getattr(learner_fn, "__name__", "your function")
     rng = np.random.default_rng(seed)
@@ -80,7 +81,20 @@ def check(learner_fn: Callable[..., Any], reference_fn: Callable[..., Any],
             raise ExerciseError(f"`{name}` differs from the package on case {case} of {n_cases} "
                                 f"({_describe(inputs)}): {problem}." + (f" Hint: {hint}" if hint else ""))
     print(f"passed: `{name}` agrees with the package on {n_cases} random cases.")
-    return n_cases
+
+
+def check_choice(name: str, namespace: dict[str, Any], choices: tuple[str, ...]) -> None:
+    """A judgement exercise: `name` (set in `namespace`, a notebook's ``globals()``) must be one of `choices`.
+
+    Which choice is right is the grade cell's hidden test (the teacher's edition); this only says whether an
+    answer is there and well-formed, so that a learner is never told the answer by the check itself."""
+    if name not in namespace:
+        raise ExerciseError(f"exercise not done yet: set `{name}` in the cell above to one of {list(choices)} "
+                            "(replace `raise NotImplementedError()`), then run that cell and this one again.")
+    answer = namespace[name]
+    if answer not in choices:
+        raise ExerciseError(f"`{name}` is {answer!r}; it must be one of {list(choices)}.")
+    print(f"passed: `{name}` = {answer!r} recorded (your teacher's edition grades the choice).")
 
 
 # ---- notebook 02: the modality gap --------------------------------------------------------------------------------
@@ -97,20 +111,20 @@ def _gap_inputs(rng: np.random.Generator) -> dict[str, Any]:
             "photo_labels": photo_labels}
 
 
-def check_centroid_distance(learner_fn: Callable[..., Any], n_cases: int = 5) -> int:
+def check_centroid_distance(learner_fn: Callable[..., Any], n_cases: int = 5, seed: int = 0) -> None:
     """``learner_fn(sketch_emb, photo_emb)`` vs `sbka_lite.gap.centroid_distance`."""
     def pick(rng):
         inputs = _gap_inputs(rng)
         return {"sketch_emb": inputs["sketch_emb"], "photo_emb": inputs["photo_emb"]}
-    return check(learner_fn, gap.centroid_distance, pick, n_cases=n_cases,
-                 hint="L2-normalise every row first, then take the distance between the two mean vectors.")
+    check(learner_fn, gap.centroid_distance, pick, n_cases=n_cases, seed=seed,
+          hint="L2-normalise every row first, then take the distance between the two mean vectors.")
 
 
-def check_same_to_different_ratio(learner_fn: Callable[..., Any], n_cases: int = 5) -> int:
+def check_same_to_different_ratio(learner_fn: Callable[..., Any], n_cases: int = 5, seed: int = 0) -> None:
     """``learner_fn(sketch_emb, sketch_labels, photo_emb, photo_labels)`` vs `gap.same_to_different_ratio`."""
-    return check(learner_fn, gap.same_to_different_ratio, _gap_inputs, n_cases=n_cases,
-                 hint="normalise rows; average Euclidean (not squared) sketch-photo distances over same-class "
-                      "pairs, divide by the average over different-class pairs.")
+    check(learner_fn, gap.same_to_different_ratio, _gap_inputs, n_cases=n_cases, seed=seed,
+          hint="normalise rows; average Euclidean (not squared) sketch-photo distances over same-class "
+               "pairs, divide by the average over different-class pairs.")
 
 
 # ---- notebook 04: cluster matching -------------------------------------------------------------------------------
@@ -133,11 +147,11 @@ def _package_cluster_score(query, gallery, centres, codes):
     return _kmeans_matcher(gallery, len(centres), len(centres[0])).score(query)
 
 
-def check_cluster_score(learner_fn: Callable[..., Any], n_cases: int = 5) -> int:
+def check_cluster_score(learner_fn: Callable[..., Any], n_cases: int = 5, seed: int = 0) -> None:
     """``learner_fn(query, gallery, centres, codes)`` vs `sbka_lite.retrieval.ClusterMatcher.score` (blend 0.8)."""
-    return check(learner_fn, _package_cluster_score, _cluster_inputs, n_cases=n_cases,
-                 hint="split the query into len(centres) equal sub-vectors; the cluster term is squared, the "
-                      "photo term ||q - photo|| is not; score = 0.8 * cluster + 0.2 * photo.")
+    check(learner_fn, _package_cluster_score, _cluster_inputs, n_cases=n_cases, seed=seed,
+          hint="split the query into len(centres) equal sub-vectors; the cluster term is squared, the "
+               "photo term ||q - photo|| is not; score = 0.8 * cluster + 0.2 * photo.")
 
 
 def _score_inputs(rng: np.random.Generator) -> dict[str, Any]:
@@ -147,11 +161,11 @@ def _score_inputs(rng: np.random.Generator) -> dict[str, Any]:
     return {"scores": scores, "k": int(rng.integers(1, n_gallery + 1))}
 
 
-def check_top_k(learner_fn: Callable[..., Any], n_cases: int = 8) -> int:
+def check_top_k(learner_fn: Callable[..., Any], n_cases: int = 8, seed: int = 0) -> None:
     """``learner_fn(scores, k)`` vs `sbka_lite.distances.smallest_k` (lowest first, ties by gallery index)."""
-    return check(learner_fn, lambda scores, k: smallest_k(scores, k)[1], _score_inputs, n_cases=n_cases,
-                 hint="lower scores rank first; among equal scores the lower gallery index comes first "
-                      "(a stable sort keeps that order).")
+    check(learner_fn, lambda scores, k: smallest_k(scores, k)[1], _score_inputs, n_cases=n_cases, seed=seed,
+          hint="lower scores rank first; among equal scores the lower gallery index comes first "
+               "(a stable sort keeps that order).")
 
 
 # ---- notebook 07: metrics of one ranking -------------------------------------------------------------------------
@@ -170,26 +184,26 @@ def _package_ranking_metrics(relevant: np.ndarray, k: int, preset: str) -> dict[
     return evaluate_scores(scores, [1], relevant.astype(int), ks=(k,), device="cpu", progress=False, preset=preset)
 
 
-def check_voc_ap(learner_fn: Callable[..., Any], n_cases: int = 8) -> int:
+def check_voc_ap(learner_fn: Callable[..., Any], n_cases: int = 8, seed: int = 0) -> None:
     """``learner_fn(relevant)`` vs the package's VOC-interpolated AP of that one ranking."""
     def reference(relevant):
         return _package_ranking_metrics(relevant, 1, preset="sbka_lite")["per_query"]["ap_all"][0]  # VOC AP
-    return check(learner_fn, reference, _ranking_inputs, n_cases=n_cases,
-                 hint="precision at each rank, made monotone from the right (a running max from the end); "
-                      "sum it at the ranks of relevant photos, divide by the number of relevant photos.")
+    check(learner_fn, reference, _ranking_inputs, n_cases=n_cases, seed=seed,
+          hint="precision at each rank, made monotone from the right (a running max from the end); "
+               "sum it at the ranks of relevant photos, divide by the number of relevant photos.")
 
 
-def check_precision_at_k(learner_fn: Callable[..., Any], n_cases: int = 8) -> int:
-    """``learner_fn(relevant, k)`` vs the package's P@k (hits in the top k / k, the SBKA convention)."""
+def check_precision_at_k(learner_fn: Callable[..., Any], n_cases: int = 8, seed: int = 0) -> None:
+    """``learner_fn(relevant, k)`` vs the package's P@k (hits in the top k / min(k, gallery size): SBKA, SAKE)."""
     def make(rng):
         inputs = _ranking_inputs(rng)
         return {**inputs, "k": int(rng.integers(1, len(inputs["relevant"]) + 3))}
 
     def reference(relevant, k):
         return _package_ranking_metrics(relevant, k, preset="sbka_lite")["per_query"][f"prec_{k}"][0]
-    return check(learner_fn, reference, make, n_cases=n_cases,
-                 hint="count relevant photos in the first k places and divide by k, even when k is larger "
-                      "than the gallery.")
+    check(learner_fn, reference, make, n_cases=n_cases, seed=seed,
+          hint="count relevant photos in the first k places and divide by k, or by the gallery's size "
+               "when k is larger than the gallery.")
 
 
 # ---- notebook 03: the objective ----------------------------------------------------------------------------------
@@ -212,11 +226,11 @@ def _package_sce(student_logits, teacher_logits, mask, is_photo, mask_scale):
                                     sample_mask=torch.as_tensor(is_photo)))
 
 
-def check_photo_sce(learner_fn: Callable[..., Any], n_cases: int = 6) -> int:
+def check_photo_sce(learner_fn: Callable[..., Any], n_cases: int = 6, seed: int = 0) -> None:
     """``learner_fn(student_logits, teacher_logits, mask, is_photo, mask_scale)`` vs `losses.soft_cross_entropy`."""
-    return check(learner_fn, _package_sce, _sce_inputs, n_cases=n_cases,
-                 hint="target = softmax(teacher_logits + mask_scale * mask); per sample -sum(target * "
-                      "log_softmax(student_logits)); average over the photos only (is_photo True).")
+    check(learner_fn, _package_sce, _sce_inputs, n_cases=n_cases, seed=seed,
+          hint="target = softmax(teacher_logits + mask_scale * mask); per sample -sum(target * "
+               "log_softmax(student_logits)); average over the photos only (is_photo True).")
 
 
 def _align_inputs(rng: np.random.Generator) -> dict[str, Any]:
@@ -231,8 +245,8 @@ def _package_align(features, noise):
     return float(gaussian_alignment(torch.as_tensor(features, dtype=torch.float64), torch.as_tensor(noise, dtype=torch.float64)))
 
 
-def check_gaussian_alignment(learner_fn: Callable[..., Any], n_cases: int = 6) -> int:
+def check_gaussian_alignment(learner_fn: Callable[..., Any], n_cases: int = 6, seed: int = 0) -> None:
     """``learner_fn(features, noise)`` vs `losses.gaussian_alignment`: KL(softmax(noise) || softmax(features))."""
-    return check(learner_fn, _package_align, _align_inputs, n_cases=n_cases,
-                 hint="p = softmax(noise), q = softmax(features) over each row; sum p * (log p - log q) per row, "
-                      "then the mean over rows (not over every entry).")
+    check(learner_fn, _package_align, _align_inputs, n_cases=n_cases, seed=seed,
+          hint="p = softmax(noise), q = softmax(features) over each row; sum p * (log p - log q) per row, "
+               "then the mean over rows (not over every entry).")

@@ -2,8 +2,10 @@
 
 The solutions sit between nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers in cells whose
 metadata says ``nbgrader.solution``; nbgrader's own `ClearSolutions` replaces each region with
-``raise NotImplementedError()`` and `ClearOutput` drops outputs, so the edition is what nbgrader would
-release. The check cells stay, and tell a learner who runs them early that the exercise is not done yet.
+``raise NotImplementedError()``, `ClearHiddenTests` removes the grade cells' hidden tests (between
+``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``: the teacher's edition, the repository's notebooks, keeps
+them) and `ClearOutput` drops outputs, so the edition is what nbgrader would release; `sbka_lite.tutorial.grading`
+grades a learner's copy of it. The check cells stay, and tell a learner who runs them early that the exercise is not done yet.
 
     python -m sbka_lite.tutorial.student --out build/student
 
@@ -28,11 +30,11 @@ TOOL = "sbka_lite.tutorial.student"  # the name in the edition's ownership manif
 
 def _preprocessors() -> list:
     try:  # a teaching extra: only the student edition needs it
-        from nbgrader.preprocessors import ClearOutput, ClearSolutions
+        from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
     except ImportError as error:
         raise ImportError("the student edition needs nbgrader: run `make setup` (it installs the dev extra) "
                           "or `pip install nbgrader`") from error
-    return [ClearSolutions(), ClearOutput()]
+    return [ClearSolutions(), ClearHiddenTests(), ClearOutput()]
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
