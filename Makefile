@@ -39,7 +39,7 @@ demo: setup
 	$(PY) -m sbka_lite.tutorial.notebooks --mode demo --out outputs/demo
 
 test: setup browser-deps
-	SBKA_SMOKE=1 $(PY) -m pytest -ra --durations=20 -n 2 --dist loadfile tests
+	SBKA_SMOKE=1 OMP_NUM_THREADS=1 $(PY) -m pytest -ra --durations=20 -n 2 --dist loadfile tests
 
 # For teachers: the notebooks with the exercises' solutions removed (nbgrader's markers) and no outputs.
 student: setup

@@ -123,7 +123,7 @@ def exclusive(lock_path: str | os.PathLike, doing: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            print(f"{holder} is {doing}; waiting for it to finish (lock: {path})", file=sys.stderr, flush=True)
+            print(f"{holder} is {doing}; waiting for it to finish (lock: {shown(path)})", file=sys.stderr, flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()

@@ -173,7 +173,7 @@ def _generate(root: Path, params: dict, n_workers: int | None, force: bool, prog
             shutil.rmtree(tmp, ignore_errors=True)
     if progress:
         print(f"synthetic benchmark: {len(jobs)} images ({params['image_size']} px) in {time.perf_counter() - started:.1f} s "
-              f"with {workers} worker(s) -> {root}")
+              f"with {workers} worker(s) -> {shown(root)}")
 
 
 def _disk_full(root: Path, n_images: int, image_size: int) -> OSError:
