@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
 
 from sbka_lite.paths import exclusive
@@ -278,13 +277,3 @@ def test_notebook_runs_as_committed_in_smoke_mode(path, monkeypatch):
     if prefix in SUMMARISED:  # the closing summary is worded from the numbers: every claim must hold in them
         assert any("op" in claim for claim in results["summary"]), f"{path.name} summary checks no number"
         assert not check_claims(results), check_claims(results)
-
-
-@pytest.mark.notebook
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_rejects_unknown_and_mistyped_parameters(path, tmp_path):
-    with pytest.raises(pm.PapermillExecutionError, match="NO_SUCH_PARAM"):
-        run_notebook(path, tmp_path / "unknown.ipynb", {"SMOKE": True, "NO_SUCH_PARAM": 1})
-    with pytest.raises(pm.PapermillExecutionError, match="SEED"):
-        run_notebook(path, tmp_path / "mistyped.ipynb", {"SMOKE": True, "SEED": "zero"})
